@@ -1,0 +1,131 @@
+"""Reading GhostNetV2 checkpoints safely and mapping them onto the backbone.
+
+One copy of the key logic, used by ``init_cfg=dict(type='Pretrained')`` and by
+``tools/model_converters/ghostnetv2_to_mm.py`` alike. Accepted layouts:
+
+* the authors' released files: a plain dict of tensors that also carries the
+  ``*.total_ops`` / ``*.total_params`` buffers of their FLOPs profiler, or the
+  same dict wrapped under ``state_dict`` or ``model``;
+* timm's GhostNetV2 state dicts (same names, no profiling buffers);
+* our converted files and mmdet/mmseg checkpoints of whole detectors or
+  segmentors (pick the backbone with ``prefix='backbone.'``).
+
+The backbone keeps the authors' parameter names, so mapping means: drop the
+classifier head and profiling buffers, drop stages this instance does not
+build, and insist that everything else matches exactly.
+"""
+import pickle
+import re
+
+import torch
+
+# Keys of the classification head, which a dense-prediction backbone never has.
+HEAD_PREFIXES = ('conv_head.', 'classifier.', 'fc.', 'head.')
+PROFILER_SUFFIXES = ('total_ops', 'total_params')
+WRAPPER_KEYS = ('state_dict', 'model', 'state_dict_ema', 'model_ema')
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be loaded as asked; the message says why."""
+
+
+def load_file(path, map_location='cpu'):
+    """``torch.load`` with ``weights_only=True``: tensors only, never code."""
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except FileNotFoundError:
+        raise
+    except pickle.UnpicklingError as err:
+        raise CheckpointError(
+            f'Refusing to load {path}: it is not a plain tensor checkpoint '
+            f'(the pickle references code, which weights_only=True never runs: '
+            f'{err}). Re-save only its state dict with torch.save(state_dict, '
+            f'path) in a trusted environment.') from err
+
+
+def unwrap_state_dict(obj, source='checkpoint'):
+    """Return the dict of tensors inside ``obj`` (released, timm or mmengine layout)."""
+    seen = 0
+    while isinstance(obj, dict) and not _is_tensor_dict(obj):
+        inner = next((obj[k] for k in WRAPPER_KEYS
+                      if isinstance(obj.get(k), dict)), None)
+        if inner is None or seen > 3:
+            raise CheckpointError(
+                f'{source}: no state dict found; expected a dict of tensors or '
+                f'one under {WRAPPER_KEYS}, got keys {sorted(obj)[:10]}')
+        obj, seen = inner, seen + 1
+    if not isinstance(obj, dict):
+        raise CheckpointError(f'{source}: expected a dict of tensors, got '
+                              f'{type(obj).__name__}')
+    return obj
+
+
+def _is_tensor_dict(obj):
+    return len(obj) > 0 and all(torch.is_tensor(v) for v in obj.values())
+
+
+def clean_state_dict(state_dict, prefix=None):
+    """Drop profiler buffers, DDP ``module.`` prefixes, the classifier head;
+    keep only ``prefix`` keys (stripped) when a prefix is given."""
+    cleaned = {}
+    for key, value in state_dict.items():
+        if key.startswith('module.'):
+            key = key[len('module.'):]
+        if prefix:
+            if not key.startswith(prefix):
+                continue
+            key = key[len(prefix):]
+        if key.rsplit('.', 1)[-1] in PROFILER_SUFFIXES:
+            continue
+        if key.startswith(HEAD_PREFIXES):
+            continue
+        cleaned[key] = value
+    if prefix and not cleaned:
+        raise CheckpointError(f'no key starts with prefix {prefix!r}')
+    return cleaned
+
+
+_BLOCK_KEY = re.compile(r'^blocks\.(\d+)\.')
+
+
+def match_to_model(state_dict, model):
+    """Map ``state_dict`` onto ``model`` exactly, or raise listing what differs.
+
+    Keys of ``blocks`` stages the model does not build (beyond its last
+    ``out_indices``) are dropped; every other key must exist in the model with
+    the same shape and every model key must be provided.
+    """
+    built = len(model.blocks)
+    state_dict = {k: v for k, v in state_dict.items()
+                  if not (_BLOCK_KEY.match(k)
+                          and int(_BLOCK_KEY.match(k).group(1)) >= built)}
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state_dict))
+    unexpected = sorted(set(state_dict) - set(expected))
+    wrong_shape = sorted(
+        f'{k}: checkpoint {tuple(state_dict[k].shape)} vs model '
+        f'{tuple(expected[k].shape)}'
+        for k in set(expected) & set(state_dict)
+        if state_dict[k].shape != expected[k].shape)
+    if missing or unexpected or wrong_shape:
+        parts = []
+        for title, keys in (('missing in checkpoint', missing),
+                            ('not part of this GhostNetV2', unexpected),
+                            ('shape mismatch', wrong_shape)):
+            if keys:
+                shown = '\n    '.join(keys[:20])
+                more = f'\n    ... and {len(keys) - 20} more' if len(keys) > 20 else ''
+                parts.append(f'  {len(keys)} key(s) {title}:\n    {shown}{more}')
+        raise CheckpointError(
+            'checkpoint does not match the GhostNetV2 built here (check '
+            'widen_factor, dfc_stages and norm_cfg against the checkpoint):\n'
+            + '\n'.join(parts))
+    return state_dict
+
+
+def load_pretrained(model, path, prefix=None, map_location='cpu'):
+    """Load a GhostNetV2 checkpoint into ``model`` with exact key checking."""
+    state_dict = unwrap_state_dict(load_file(path, map_location), str(path))
+    state_dict = match_to_model(clean_state_dict(state_dict, prefix), model)
+    model.load_state_dict(state_dict, strict=True)
+    return model

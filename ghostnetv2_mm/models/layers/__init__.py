@@ -1,0 +1,6 @@
+from .dfc_attention import DFCAttention
+from .ghost_bottleneck import GhostBottleneck
+from .ghost_module import GhostModule
+from .squeeze_excite import SqueezeExcite
+
+__all__ = ['DFCAttention', 'GhostBottleneck', 'GhostModule', 'SqueezeExcite']

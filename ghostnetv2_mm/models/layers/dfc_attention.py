@@ -1,0 +1,76 @@
+"""DFC (decoupled fully connected) attention: GhostNetV2's long-range gate."""
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn import build_norm_layer
+
+DOWNSAMPLE_MODES = ('avg', 'max')
+UPSAMPLE_MODES = ('nearest', 'bilinear')
+
+
+def check_dfc_options(kernel_size, downsample, upsample):
+    """Raise a ValueError naming the bad DFC option and the valid choices."""
+    if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) \
+            or kernel_size < 1 or kernel_size % 2 == 0:
+        raise ValueError(
+            f'DFC kernel_size must be a positive odd int (the authors use 5), '
+            f'got {kernel_size!r}')
+    if downsample not in DOWNSAMPLE_MODES:
+        raise ValueError(f'DFC downsample must be one of {DOWNSAMPLE_MODES}, '
+                         f'got {downsample!r}')
+    if upsample not in UPSAMPLE_MODES:
+        raise ValueError(f'DFC upsample must be one of {UPSAMPLE_MODES}, '
+                         f'got {upsample!r}')
+
+
+class DFCAttention(nn.Sequential):
+    """Gate a Ghost module's output with attention from a half-resolution branch.
+
+    The branch is the authors' ``short_conv``: a (strided) ``k x k`` conv + norm
+    that matches the Ghost module's primary conv, then a horizontal ``1 x K``
+    and a vertical ``K x 1`` depthwise conv, each with a norm. Being an
+    ``nn.Sequential`` keeps the authors' parameter names (``short_conv.0`` ...
+    ``short_conv.5``), so released checkpoints load unchanged.
+
+    Args:
+        in_channels / out_channels: of the Ghost module it gates.
+        kernel_size / stride: of that Ghost module's primary conv.
+        dfc_kernel_size: length K of the decoupled horizontal/vertical convs.
+        downsample: ``'avg'`` (authors) or ``'max'`` 2x2 pooling of the input.
+        upsample: ``'nearest'`` (authors) or ``'bilinear'`` resize of the gate
+            to the gated feature's exact height and width.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size=1, stride=1,
+                 dfc_kernel_size=5, downsample='avg', upsample='nearest',
+                 norm_cfg=dict(type='BN')):
+        check_dfc_options(dfc_kernel_size, downsample, upsample)
+        pad = dfc_kernel_size // 2
+        super().__init__(
+            nn.Conv2d(in_channels, out_channels, kernel_size, stride,
+                      kernel_size // 2, bias=False),
+            build_norm_layer(norm_cfg, out_channels)[1],
+            nn.Conv2d(out_channels, out_channels, (1, dfc_kernel_size), 1,
+                      (0, pad), groups=out_channels, bias=False),
+            build_norm_layer(norm_cfg, out_channels)[1],
+            nn.Conv2d(out_channels, out_channels, (dfc_kernel_size, 1), 1,
+                      (pad, 0), groups=out_channels, bias=False),
+            build_norm_layer(norm_cfg, out_channels)[1],
+        )
+        self.downsample = downsample
+        self.upsample = upsample
+
+    def forward(self, x, target):
+        """Return ``target * sigmoid(branch(pool(x)))`` resized to ``target``."""
+        # 2x2 pooling as the authors do (floor mode); a 1-pixel side is kept
+        # as it is instead of collapsing to zero size.
+        kernel = (min(2, x.shape[-2]), min(2, x.shape[-1]))
+        if self.downsample == 'avg':
+            x = F.avg_pool2d(x, kernel, kernel)
+        else:
+            x = F.max_pool2d(x, kernel, kernel)
+        for layer in self:
+            x = layer(x)
+        gate = F.interpolate(x.sigmoid(), size=target.shape[-2:],
+                             mode=self.upsample,
+                             align_corners=False if self.upsample == 'bilinear' else None)
+        return target * gate

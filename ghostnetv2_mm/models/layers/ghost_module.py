@@ -1,0 +1,69 @@
+"""Ghost module: a few "primary" channels plus cheap depthwise "ghost" channels."""
+import math
+
+import torch
+import torch.nn as nn
+from mmcv.cnn import build_activation_layer, build_norm_layer
+
+from .dfc_attention import DFCAttention
+
+
+class GhostModule(nn.Module):
+    """``cat(primary(x), cheap(primary(x)))[:, :out_channels]``, optionally DFC-gated.
+
+    ``primary_conv`` is a ``kernel_size`` conv to ``ceil(out / ratio)``
+    channels; ``cheap_operation`` derives the remaining channels from them with
+    a ``dw_size`` depthwise conv. With ``dfc`` (a dict of
+    :class:`DFCAttention` options) the output is multiplied by the DFC gate,
+    which is GhostNetV2's "attn" mode; without it this is GhostNetV1's module.
+
+    Args:
+        in_channels / out_channels: channel counts.
+        kernel_size, stride: of the primary conv.
+        ratio: out_channels / primary channels (the authors use 2).
+        dw_size: kernel of the cheap depthwise conv.
+        use_act: apply ``act_cfg`` after both convs (False for the
+            bottleneck's projecting second module).
+        dfc: ``None`` or dict(dfc_kernel_size, downsample, upsample).
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size=1, ratio=2,
+                 dw_size=3, stride=1, use_act=True, dfc=None,
+                 norm_cfg=dict(type='BN'), act_cfg=dict(type='ReLU')):
+        super().__init__()
+        self.out_channels = out_channels
+        init_channels = math.ceil(out_channels / ratio)
+        new_channels = init_channels * (ratio - 1)
+        # Slicing is only needed when ratio does not divide out_channels.
+        self.needs_slice = init_channels + new_channels != out_channels
+
+        def act():
+            return build_activation_layer(act_cfg) if use_act else nn.Identity()
+
+        self.primary_conv = nn.Sequential(
+            nn.Conv2d(in_channels, init_channels, kernel_size, stride,
+                      kernel_size // 2, bias=False),
+            build_norm_layer(norm_cfg, init_channels)[1],
+            act(),
+        )
+        self.cheap_operation = nn.Sequential(
+            nn.Conv2d(init_channels, new_channels, dw_size, 1, dw_size // 2,
+                      groups=init_channels, bias=False),
+            build_norm_layer(norm_cfg, new_channels)[1],
+            act(),
+        )
+        if dfc is not None:
+            self.short_conv = DFCAttention(
+                in_channels, out_channels, kernel_size, stride,
+                norm_cfg=norm_cfg, **dfc)
+        else:
+            self.short_conv = None
+
+    def forward(self, x):
+        x1 = self.primary_conv(x)
+        out = torch.cat([x1, self.cheap_operation(x1)], dim=1)
+        if self.needs_slice:
+            out = out[:, :self.out_channels]
+        if self.short_conv is not None:
+            out = self.short_conv(x, out)
+        return out

@@ -1,0 +1,37 @@
+"""Packaging for ghostnetv2_mm (GhostNetV2 backbone for mmdet / mmseg)."""
+import os
+import re
+
+from setuptools import find_packages, setup
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def read_requirements(name):
+    """Requirement lines of requirements/<name>.txt, comments dropped."""
+    with open(os.path.join(HERE, 'requirements', f'{name}.txt')) as f:
+        lines = (line.split('#', 1)[0].strip() for line in f)
+        return [line for line in lines if line]
+
+
+def read_version():
+    with open(os.path.join(HERE, 'ghostnetv2_mm', 'version.py')) as f:
+        return re.search(r"__version__ = '([^']+)'", f.read()).group(1)
+
+
+setup(
+    name='ghostnetv2_mm',
+    version=read_version(),
+    description='GhostNetV2 backbone for MMDetection 3.x and MMSegmentation 1.x',
+    long_description=open(os.path.join(HERE, 'README.md')).read(),
+    long_description_content_type='text/markdown',
+    packages=find_packages(include=['ghostnetv2_mm', 'ghostnetv2_mm.*']),
+    python_requires='>=3.8',
+    install_requires=read_requirements('runtime'),
+    extras_require={
+        'tests': read_requirements('tests'),
+        'deploy': read_requirements('deploy'),
+    },
+    license='Apache-2.0',
+    zip_safe=False,
+)

@@ -1,0 +1,111 @@
+"""Weights: released, wrapped, timm and converted layouts; strict keys; safe loading."""
+import pickle
+
+import pytest
+import torch
+
+from ghostnetv2_mm import GhostNetV2
+from ghostnetv2_mm.checkpoint import (CheckpointError, clean_state_dict, load_file,
+                                      load_pretrained, unwrap_state_dict)
+
+
+@pytest.fixture(scope='module')
+def official(official_checkpoint):
+    return load_file(official_checkpoint)
+
+
+def _save(tmp_path, obj, name='ckpt.pth'):
+    path = tmp_path / name
+    torch.save(obj, path)
+    return str(path)
+
+
+def _assert_loaded(model, official):
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, official[key]), key
+
+
+@pytest.mark.parametrize('wrap', [None, 'state_dict', 'model'])
+def test_released_layouts_load(tmp_path, official, wrap):
+    obj = dict(official) if wrap is None else {wrap: dict(official), 'epoch': 3}
+    model = GhostNetV2(init_cfg=dict(type='Pretrained', checkpoint=_save(tmp_path, obj)))
+    model.init_weights()
+    _assert_loaded(model, official)
+
+
+def test_timm_layout_loads(tmp_path, official):
+    """timm's GhostNetV2 state dict: the authors' names without profiler buffers."""
+    timm_sd = {k: v for k, v in official.items() if 'total_' not in k}
+    model = GhostNetV2(out_indices=(1, 2, 3, 4, 5))
+    load_pretrained(model, _save(tmp_path, timm_sd))
+    _assert_loaded(model, official)
+
+
+def test_detector_checkpoint_with_prefix(tmp_path, official):
+    det = {'state_dict': {**{f'backbone.{k}': v for k, v in official.items()},
+                          'neck.conv.weight': torch.zeros(1)}, 'meta': {}}
+    model = GhostNetV2(init_cfg=dict(type='Pretrained', prefix='backbone.',
+                                     checkpoint=_save(tmp_path, det)))
+    model.init_weights()
+    _assert_loaded(model, official)
+
+
+def test_unbuilt_stages_and_head_are_dropped(official):
+    cleaned = clean_state_dict(official)
+    assert not any(k.startswith(('conv_head', 'classifier')) for k in cleaned)
+    assert not any('total_' in k for k in cleaned)
+    assert unwrap_state_dict({'state_dict': {'model': official}}) is official
+
+
+def test_partial_model_loads(tmp_path, official):
+    model = GhostNetV2(out_indices=(1, 2))
+    load_pretrained(model, _save(tmp_path, official))
+    assert len(model.blocks) == 5
+    _assert_loaded(model, official)
+
+
+def test_foreign_keys_are_an_error_listing_them(tmp_path, official):
+    sd = dict(official)
+    sd['blocks.3.0.extra.weight'] = torch.zeros(3)
+    del sd['blocks.4.0.ghost2.primary_conv.0.weight']
+    with pytest.raises(CheckpointError) as err:
+        load_pretrained(GhostNetV2(), _save(tmp_path, sd))
+    text = str(err.value)
+    assert 'blocks.3.0.extra.weight' in text and 'not part of this GhostNetV2' in text
+    assert 'blocks.4.0.ghost2.primary_conv.0.weight' in text and 'missing' in text
+
+
+def test_width_mismatch_is_an_error(tmp_path, official):
+    with pytest.raises(CheckpointError, match='shape mismatch'):
+        load_pretrained(GhostNetV2(widen_factor=1.3), _save(tmp_path, official))
+
+
+def test_v2_checkpoint_into_v1_names_dfc_keys(tmp_path, official):
+    with pytest.raises(CheckpointError, match=r'short_conv'):
+        load_pretrained(GhostNetV2(dfc_stages=()), _save(tmp_path, official))
+
+
+class Payload:
+    """Unpickling this would run code: weights_only loading must refuse it."""
+
+    def __reduce__(self):
+        return (print, ('code ran',))
+
+
+def test_pickle_with_code_is_refused(tmp_path, capsys):
+    path = tmp_path / 'evil.pth'
+    with open(path, 'wb') as f:
+        pickle.dump({'state_dict': Payload()}, f)
+    with pytest.raises(CheckpointError, match='Refusing to load .*weights_only=True'):
+        load_file(path)
+    assert 'code ran' not in capsys.readouterr().out
+
+
+def test_not_a_state_dict_is_named(tmp_path):
+    with pytest.raises(CheckpointError, match='no state dict found'):
+        load_pretrained(GhostNetV2(), _save(tmp_path, {'meta': {'epoch': 1}}))
+
+
+def test_missing_prefix_is_named(tmp_path, official):
+    with pytest.raises(CheckpointError, match="no key starts with prefix 'backbone.'"):
+        load_pretrained(GhostNetV2(), _save(tmp_path, official), prefix='backbone.')

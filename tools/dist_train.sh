@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Distributed training with torchrun: tools/dist_train.sh CONFIG NUM_PROCS [train.py args...]
+# Env: NNODES, NODE_RANK, PORT, MASTER_ADDR as in mmdet. On CPU-only machines
+# the gloo backend is used: add --cfg-options env_cfg.dist_cfg.backend=gloo
+# (the coco128 configs already pick gloo when no GPU is present).
+set -euo pipefail
+if [ $# -lt 2 ]; then
+  echo "usage: $0 CONFIG NUM_PROCS [tools/train.py options]" >&2; exit 2
+fi
+CONFIG=$1
+NPROC=$2
+shift 2
+NNODES=${NNODES:-1}
+NODE_RANK=${NODE_RANK:-0}
+PORT=${PORT:-29500}
+MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
+HERE=$(cd "$(dirname "$0")" && pwd)
+PYTHONPATH="$HERE/..:${PYTHONPATH:-}" exec python -m torch.distributed.run \
+  --nnodes="$NNODES" --node_rank="$NODE_RANK" --master_addr="$MASTER_ADDR" \
+  --nproc_per_node="$NPROC" --master_port="$PORT" \
+  "$HERE/train.py" "$CONFIG" --launcher pytorch "$@"

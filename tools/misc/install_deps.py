@@ -1,0 +1,119 @@
+#!/usr/bin/env python
+"""Install whatever the project needs that this Python does not have yet.
+
+Idempotent and quiet: every check is an import/version probe, and pip only
+runs for what is missing. An existing torch (CPU or CUDA) is always kept.
+mmcv 2.1.0 is built from source with its compiled ops, which mmdet needs
+(about 9 minutes on 2 cores the first time; pip caches the wheel after).
+"""
+import argparse
+import importlib.metadata as md
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TORCH_PIN = 'torch==2.13.0'  # the CPU build that lies on this workplace's disk
+
+# (distribution, pip spec) pairs; the pin is checked against the installed version.
+RUNTIME = [
+    ('numpy', 'numpy'),
+    ('mmengine', 'mmengine==0.10.7'),
+    ('mmdet', 'mmdet==3.3.0'),
+    ('mmsegmentation', 'mmsegmentation==1.2.2'),
+    ('pycocotools', 'pycocotools'),
+    ('ftfy', 'ftfy'),
+    ('regex', 'regex'),
+]
+EXTRAS = {
+    'tests': [('pytest', 'pytest'), ('onnx', 'onnx'), ('onnxruntime', 'onnxruntime')],
+    'deploy': [('onnx', 'onnx'), ('onnxruntime', 'onnxruntime')],
+}
+
+
+def log(msg):
+    print(f'[install_deps] {msg}', flush=True)
+
+
+def installed_version(dist):
+    try:
+        return md.version(dist)
+    except md.PackageNotFoundError:
+        return None
+
+
+def satisfied(dist, spec):
+    version = installed_version(dist)
+    if version is None:
+        return False
+    if '==' in spec:
+        return version == spec.split('==', 1)[1]
+    return True
+
+
+def pip(*args, env=None):
+    cmd = [sys.executable, '-m', 'pip', 'install', '-qq', '--root-user-action=ignore',
+           '--disable-pip-version-check', *args]
+    log('pip install ' + ' '.join(args))
+    subprocess.check_call(cmd, env=env)
+
+
+def probe(code):
+    """Run `code` in a fresh interpreter outside the checkout; True on success."""
+    return subprocess.call([sys.executable, '-c', code], cwd=os.path.expanduser('~'),
+                           stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL) == 0
+
+
+def ensure_torch():
+    if installed_version('torch') is None:
+        pip(TORCH_PIN)
+
+
+def ensure_mmcv():
+    if installed_version('mmcv') == '2.1.0' and probe('import mmcv.ops; mmcv.ops.nms'):
+        return
+    # mmcv's setup.py imports pkg_resources (setuptools < 70) and builds with ninja.
+    missing_build = [spec for dist, spec in [('ninja', 'ninja'), ('psutil', 'psutil'),
+                                              ('wheel', 'wheel')]
+                     if not satisfied(dist, spec)]
+    setuptools_version = installed_version('setuptools') or '0'
+    if int(setuptools_version.split('.')[0]) >= 70:
+        missing_build.append('setuptools<70')
+    if missing_build:
+        pip(*missing_build)
+    log('building mmcv 2.1.0 with ops (first time: about 9 minutes on 2 cores)')
+    env = dict(os.environ, MMCV_WITH_OPS='1')
+    pip('--no-build-isolation', 'mmcv==2.1.0', env=env)
+
+
+def ensure(pairs):
+    missing = [spec for dist, spec in pairs if not satisfied(dist, spec)]
+    if missing:
+        pip(*missing)
+
+
+def ensure_project():
+    """Editable install of this checkout (no dependency resolution: done above)."""
+    code = ('import ghostnetv2_mm, os, sys; '
+            f'sys.exit(0 if os.path.dirname(os.path.dirname(ghostnetv2_mm.__file__)) == {ROOT!r} else 1)')
+    if not probe(code):
+        pip('--no-deps', '--no-build-isolation', '-e', ROOT)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--extras', nargs='*', default=[], choices=sorted(EXTRAS),
+                        help='optional groups to install as well')
+    args = parser.parse_args()
+    ensure_torch()
+    ensure([('numpy', 'numpy'), ('mmengine', 'mmengine==0.10.7')])
+    ensure_mmcv()
+    ensure(RUNTIME)
+    for extra in args.extras:
+        ensure(EXTRAS[extra])
+    ensure_project()
+
+
+if __name__ == '__main__':
+    main()

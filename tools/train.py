@@ -1,0 +1,50 @@
+#!/usr/bin/env python
+"""Train a GhostNetV2 detector (mmdet config) or segmentor (mmseg config).
+
+Same command line as mmdet's and mmseg's tools/train.py:
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
+        [--auto-scale-lr] [--cfg-options k=v ...] [--launcher pytorch]
+"""
+import argparse
+import os
+
+from mmengine.config import DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+import ghostnetv2_mm  # noqa: F401  (registers GhostNetV2 for mmdet and mmseg)
+from ghostnetv2_mm.utils import apply_train_args, load_config
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Train a detector or segmentor')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument('--amp', action='store_true',
+                        help='enable automatic-mixed-precision training')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help='scale the learning rate by the actual batch size')
+    parser.add_argument('--resume', nargs='?', type=str, const='auto',
+                        help='resume from CKPT, or from the latest checkpoint in '
+                             'the work dir when no path is given')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, key=value pairs')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = load_config(args.config, args.cfg_options, args.launcher, args.work_dir)
+    apply_train_args(cfg, args.amp, args.auto_scale_lr, args.resume)
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    runner.train()
+    return runner
+
+
+if __name__ == '__main__':
+    main()
