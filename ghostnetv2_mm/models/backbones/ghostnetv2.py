@@ -11,6 +11,7 @@ from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...checkpoint import load_pretrained
+from ...deploy import check_foldable, drop_identities, fold_batchnorms
 from ...registry import register_backbone
 from ..layers import GhostBottleneck
 from ..layers.dfc_attention import check_dfc_options
@@ -76,6 +77,9 @@ class GhostNetV2(BaseModule):
         norm_eval (bool): keep norm layers in eval mode while training.
             Default: False.
         with_cp (bool): gradient checkpointing per bottleneck. Default: False.
+        deploy (bool): build the inference-only structure that
+            :meth:`switch_to_deploy` produces (norms folded into convs), to
+            load checkpoints saved after that switch. Default: False.
         pretrained (str, optional): deprecated, use ``init_cfg``.
         init_cfg (dict | list[dict], optional): ``dict(type='Pretrained',
             checkpoint=PATH[, prefix='backbone.'])`` loads the authors' / timm /
@@ -122,6 +126,7 @@ class GhostNetV2(BaseModule):
                  act_cfg=dict(type='ReLU'),
                  norm_eval=False,
                  with_cp=False,
+                 deploy=False,
                  pretrained=None,
                  init_cfg=None):
         if pretrained is not None:
@@ -185,6 +190,8 @@ class GhostNetV2(BaseModule):
             for i in self.out_indices]
         self.out_strides = [self.stage_ends[i][1] for i in self.out_indices]
         self._freeze_stages()
+        if deploy:
+            self.switch_to_deploy()
 
     @classmethod
     def stage_of_block(cls, block_idx):
@@ -276,6 +283,21 @@ class GhostNetV2(BaseModule):
             for module in self.modules():
                 if isinstance(module, _BatchNorm):
                     module.eval()
+        return self
+
+    def switch_to_deploy(self):
+        """Fold every norm into the conv before it and drop the no-op layers.
+
+        The outputs stay those of the eval-mode model (up to float rounding);
+        the model can no longer be trained. Idempotent.
+        """
+        if self.deployed:
+            return self
+        check_foldable(self, 'GhostNetV2')
+        self.eval()
+        fold_batchnorms(self)
+        drop_identities(self)
+        self.deployed = True
         return self
 
     def init_weights(self):

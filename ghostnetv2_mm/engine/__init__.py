@@ -1,0 +1,3 @@
+from .deploy_hook import DeployModeHook
+
+__all__ = ['DeployModeHook']

@@ -1,0 +1,73 @@
+"""ONNX export of the backbone, or of the network part of a detector / segmentor.
+
+Post-processing (box decoding, NMS, argmax) stays in Python: only the tensor
+network (backbone, neck, head outputs) is exported, with dynamic batch,
+height and width. The model is switched to deploy mode first by default, so
+the graph has no BatchNormalization left and the DFC gate's resize is a plain
+``Resize`` to the gated feature's runtime size.
+"""
+import torch
+import torch.nn as nn
+
+from .deploy import switch_model_to_deploy
+
+
+def _flatten(outputs):
+    if torch.is_tensor(outputs):
+        return [outputs]
+    flat = []
+    for item in outputs:
+        flat.extend(_flatten(item))
+    return flat
+
+
+class NetworkPart(nn.Module):
+    """A detector's / segmentor's ``_forward`` (no post-processing), as a flat
+    tuple of tensors: what an exported graph can return."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, inputs):
+        return tuple(_flatten(self.model._forward(inputs)))
+
+
+def exportable(model, deploy=True):
+    """Return the module to export: a bare backbone or a model's network part."""
+    model.eval()
+    if hasattr(model, 'backbone') and hasattr(model, '_forward'):
+        if deploy:
+            switch_model_to_deploy(model)
+        return NetworkPart(model).eval()
+    if deploy and hasattr(model, 'switch_to_deploy'):
+        model.switch_to_deploy()
+    return model
+
+
+def export_onnx(module, example, path, opset_version=17):
+    """Export ``module(example)`` to ``path`` with dynamic N/H/W; returns output names."""
+    with torch.no_grad():
+        outputs = _flatten(module(example))
+    names = [f'out{i}' for i in range(len(outputs))]
+    dynamic_axes = {'input': {0: 'batch', 2: 'height', 3: 'width'}}
+    for name, out in zip(names, outputs):
+        axes = {0: 'batch'}
+        if out.dim() == 4:
+            axes.update({2: f'{name}_height', 3: f'{name}_width'})
+        dynamic_axes[name] = axes
+    torch.onnx.export(module, (example,), path, input_names=['input'],
+                      output_names=names, dynamic_axes=dynamic_axes,
+                      opset_version=opset_version, do_constant_folding=True,
+                      dynamo=False)
+    return names
+
+
+def onnx_session(path, threads=2):
+    """An onnxruntime CPU session with all graph optimisations and ``threads`` threads."""
+    import onnxruntime as ort
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
