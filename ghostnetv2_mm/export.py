@@ -6,6 +6,8 @@ height and width. The model is switched to deploy mode first by default, so
 the graph has no BatchNormalization left and the DFC gate's resize is a plain
 ``Resize`` to the gated feature's runtime size.
 """
+import warnings
+
 import torch
 import torch.nn as nn
 
@@ -56,10 +58,14 @@ def export_onnx(module, example, path, opset_version=17):
         if out.dim() == 4:
             axes.update({2: f'{name}_height', 3: f'{name}_width'})
         dynamic_axes[name] = axes
-    torch.onnx.export(module, (example,), path, input_names=['input'],
-                      output_names=names, dynamic_axes=dynamic_axes,
-                      opset_version=opset_version, do_constant_folding=True,
-                      dynamo=False)
+    with warnings.catch_warnings():
+        # Shape checks in forward() are evaluated once while tracing; that is
+        # intended (they guard Python callers), so the tracer's notes are noise.
+        warnings.simplefilter('ignore', torch.jit.TracerWarning)
+        torch.onnx.export(module, (example,), path, input_names=['input'],
+                          output_names=names, dynamic_axes=dynamic_axes,
+                          opset_version=opset_version, do_constant_folding=True,
+                          dynamo=False)
     return names
 
 

@@ -1,0 +1,3 @@
+from .complexity import ClassificationEquivalent, count_complexity
+
+__all__ = ['ClassificationEquivalent', 'count_complexity']
