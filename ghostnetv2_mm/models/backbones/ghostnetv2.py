@@ -297,6 +297,9 @@ class GhostNetV2(BaseModule):
         self.eval()
         fold_batchnorms(self)
         drop_identities(self)
+        for module in self.modules():
+            if isinstance(module, nn.ReLU):
+                module.inplace = True  # every ReLU here acts on a fresh conv output
         self.deployed = True
         return self
 
