@@ -37,6 +37,8 @@ from ghostnetv2_mm.utils.model_loading import build_model_from_config
 
 README_START = '<!-- benchmark:start -->'
 README_END = '<!-- benchmark:end -->'
+DEFAULT_MODES = ['eager', 'deploy', 'compiled', 'onnxruntime']
+README_MODES = DEFAULT_MODES + ['onnxruntime-unfused']
 
 
 # ----------------------------------------------------------------- building
@@ -242,7 +244,8 @@ def compare_models(args):
     others = [('MobileNetV2 (2,4,7)', MobileNetV2(out_indices=(2, 4, 7))),
               ('ResNet-18', ResNet(depth=18, out_indices=(0, 1, 2, 3)))]
     for name, model in others:
-        runners.append(Runner(f'{name} eager', model.eval()))
+        model.eval()  # mmdet's backbones' train() returns None
+        runners.append(Runner(f'{name} eager', model))
     results = time_runners(runners, x, args.warmup, args.repeat, 'cpu')
     print(f'# {environment_line("cpu")}; 1x3x{shape[0]}x{shape[1]}, fp32, interleaved')
     mnv2 = results['MobileNetV2 (2,4,7) eager']['median']
@@ -258,11 +261,12 @@ def readme_table(args):
     shape = args.shape[0]
     x = torch.randn(1, 3, *shape)
     ours = GhostNetV2(**dict(args.backbone or {})).eval()
-    runners = make_runners(ours, ['eager', 'deploy', 'compiled', 'onnxruntime',
-                                  'onnxruntime-unfused'], x, 'cpu')
+    runners = make_runners(ours, args.modes or README_MODES, x, 'cpu')
     from mmdet.models.backbones import MobileNetV2, ResNet
-    runners.append(Runner('mmdet MobileNetV2 eager', MobileNetV2(out_indices=(2, 4, 7)).eval()))
-    runners.append(Runner('mmdet ResNet-18 eager', ResNet(depth=18).eval()))
+    for name, model in (('mmdet MobileNetV2 eager', MobileNetV2(out_indices=(2, 4, 7))),
+                        ('mmdet ResNet-18 eager', ResNet(depth=18))):
+        model.eval()  # mmdet's backbones' train() returns None
+        runners.append(Runner(name, model))
     results = time_runners(runners, x, args.warmup, args.repeat, 'cpu')
     eager = results['eager']['median']
     mnv2 = results['mmdet MobileNetV2 eager']['median']
@@ -316,8 +320,9 @@ def parse_args(argv=None):
                           'out_indices="(2,3,4)" (default: the default backbone)')
     parser.add_argument('--shape', nargs=2, type=int, action='append', metavar=('H', 'W'),
                         help='input size; repeat for several (default 320 320)')
-    parser.add_argument('--modes', nargs='+',
-                        default=['eager', 'deploy', 'compiled', 'onnxruntime'],
+    parser.add_argument('--modes', nargs='+', default=None,
+                        help=f'runtimes (default {DEFAULT_MODES}; the README table '
+                             f'adds onnxruntime-unfused)',
                         choices=['eager', 'deploy', 'compiled', 'onnxruntime',
                                  'onnxruntime-unfused'])
     parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
@@ -333,6 +338,8 @@ def parse_args(argv=None):
                         help='with --readme: replace the table between the markers')
     args = parser.parse_args(argv)
     args.shape = args.shape or [[320, 320]]
+    if args.modes is None and not args.readme:
+        args.modes = DEFAULT_MODES
     if args.device == 'cuda' and not torch.cuda.is_available():
         parser.error('--device cuda: no CUDA device is available')
     return args

@@ -1,0 +1,42 @@
+"""tools/analysis/benchmark.py prints every figure it promises (values not timed)."""
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run(*args):
+    result = subprocess.run([sys.executable, 'tools/analysis/benchmark.py', *map(str, args)],
+                            cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_backbone_report_lines():
+    out = run('--shape', 64, 96, '--repeat', 3, '--warmup', 1, '--batch', 2,
+              '--modes', 'eager', 'deploy', 'onnxruntime', '--threads', 2)
+    for needle in ('2 threads', 'params', 'MACs conv+linear', 'DFC elementwise',
+                   'paper-comparable     167.0 M', 'latency eager', 'latency deploy',
+                   'latency onnxruntime', 'throughput deploy', 'peak memory eager'):
+        assert needle in out, needle
+
+
+def test_compare_mode_lists_peers():
+    out = run('--compare', '--shape', 64, 64, '--repeat', 3, '--warmup', 1)
+    for needle in ('GhostNetV2 eager', 'GhostNetV2 deploy', 'MobileNetV2 (2,4,7) eager',
+                   'ResNet-18 eager', 'x MobileNetV2'):
+        assert needle in out, needle
+
+
+def test_readme_table_update(tmp_path):
+    readme = tmp_path / 'README.md'
+    readme.write_text('intro\n<!-- benchmark:start -->\nSTALE ROW\n<!-- benchmark:end -->\nend\n')
+    run('--readme', '--update-readme', readme, '--shape', 64, 64, '--repeat', 3,
+        '--warmup', 1, '--modes', 'eager', 'deploy', 'onnxruntime', 'onnxruntime-unfused')
+    text = readme.read_text()
+    assert 'STALE ROW' not in text and text.startswith('intro') and text.endswith('end\n')
+    for row in ('| GhostNetV2 eager (unfused) |', '| GhostNetV2 deploy (folded, channels_last) |',
+                '| GhostNetV2 deploy, onnxruntime |', '| GhostNetV2 unfused export, onnxruntime |',
+                '| mmdet MobileNetV2 eager |', '| mmdet ResNet-18 eager |'):
+        assert row in text, row
