@@ -43,6 +43,36 @@ def load_file(path, map_location='cpu'):
             f'path) in a trusted environment.') from err
 
 
+def training_checkpoint_globals():
+    """What mmengine's own training checkpoints hold besides tensors.
+
+    The message hub stores ``HistoryBuffer`` objects (numpy arrays inside, and
+    ``getattr`` to rebuild their bound statistics methods); nothing else is
+    allowed, so a pickle that references any other code is still refused.
+    """
+    import builtins
+    import codecs
+
+    import numpy as np
+    from mmengine.logging import HistoryBuffer
+
+    multiarray = getattr(np, '_core', None) or np.core
+    allowed = [HistoryBuffer, multiarray.multiarray._reconstruct,
+               multiarray.multiarray.scalar, np.ndarray, np.dtype,
+               builtins.getattr, codecs.encode]
+    allowed += [type(np.dtype(t)) for t in
+                ('float16', 'float32', 'float64', 'int8', 'int16', 'int32',
+                 'int64', 'uint8', 'bool')]
+    return allowed
+
+
+def load_training_checkpoint(path, map_location='cpu'):
+    """Read an mmengine training checkpoint (``load_from``, ``--resume``,
+    ``tools/test.py``) with ``weights_only=True`` and a narrow allowlist."""
+    with torch.serialization.safe_globals(training_checkpoint_globals()):
+        return load_file(path, map_location)
+
+
 def unwrap_state_dict(obj, source='checkpoint'):
     """Return the dict of tensors inside ``obj`` (released, timm or mmengine layout)."""
     seen = 0

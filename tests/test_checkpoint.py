@@ -109,3 +109,23 @@ def test_not_a_state_dict_is_named(tmp_path):
 def test_missing_prefix_is_named(tmp_path, official):
     with pytest.raises(CheckpointError, match="no key starts with prefix 'backbone.'"):
         load_pretrained(GhostNetV2(), _save(tmp_path, official), prefix='backbone.')
+
+
+def test_training_checkpoint_loads_with_narrow_allowlist(tmp_path):
+    """mmengine runner checkpoints (message hub with HistoryBuffer / numpy) load
+    with weights_only=True; anything else that needs code is still refused."""
+    import numpy as np
+    from mmengine.logging import HistoryBuffer
+
+    from ghostnetv2_mm.checkpoint import load_training_checkpoint
+    buffer = HistoryBuffer()
+    buffer.update(0.5)
+    ckpt = {'state_dict': {'w': torch.ones(2)}, 'meta': {'iter': 3, 'arr': np.arange(3)},
+            'message_hub': {'log_scalars': {'loss': buffer}}}
+    torch.save(ckpt, tmp_path / 'iter_3.pth')
+    loaded = load_training_checkpoint(tmp_path / 'iter_3.pth')
+    assert torch.equal(loaded['state_dict']['w'], torch.ones(2))
+    assert loaded['message_hub']['log_scalars']['loss'].current() == 0.5
+    torch.save({'state_dict': {}, 'evil': Payload()}, tmp_path / 'evil.pth')
+    with pytest.raises(CheckpointError, match='Refusing to load'):
+        load_training_checkpoint(tmp_path / 'evil.pth')
