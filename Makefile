@@ -5,8 +5,10 @@ PYTHON ?= python3
 install:
 	@$(PYTHON) tools/misc/install_deps.py --extras tests deploy
 
+# Trains YOLOv3-GhostNetV2 from scratch on 8 coco128 images (CPU, a few
+# minutes), tests it, prints the COCO mAP table and saves a picture of its boxes.
 demo: install
-	@$(PYTHON) tools/misc/pyramid_demo.py
+	@$(PYTHON) tools/misc/detection_demo.py
 
 test: install
 	@$(PYTHON) -m pytest -q tests

@@ -3,6 +3,8 @@
 ``import ghostnetv2_mm`` (or ``custom_imports=dict(imports=['ghostnetv2_mm'])``
 in a config) registers ``type='GhostNetV2'`` in both toolboxes.
 """
+from . import datasets  # noqa: F401  (registers SegFolderDataset in mmseg)
+from . import engine  # noqa: F401  (registers DeployModeHook)
 from .models import GhostNetV2
 from .version import __version__
 

@@ -6,6 +6,8 @@ Same command line as mmdet's and mmseg's tools/test.py:
         [--show] [--show-dir DIR] [--tta] [--cfg-options k=v ...]
 ``--out`` is a results .pkl for detection and a folder of PNG label maps for
 segmentation; ``--show-dir`` writes drawn boxes / colour overlays.
+Detection results saved with ``--out`` can be scored again without a model by
+tools/analysis/coco_map.py.
 """
 import argparse
 import os
@@ -15,8 +17,11 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import ghostnetv2_mm  # noqa: F401  (registers GhostNetV2 for mmdet and mmseg)
-from ghostnetv2_mm.utils import (apply_tta, enable_visualization, load_config,
-                                 save_test_predictions)
+from ghostnetv2_mm.utils.run_config import (apply_tta, check_data_roots,
+                                            enable_visualization, load_config,
+                                            prepare_distributed,
+                                            save_test_predictions,
+                                            trust_local_checkpoints)
 
 
 def parse_args(argv=None):
@@ -42,6 +47,9 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    trust_local_checkpoints()
+    if '://' not in args.checkpoint and not os.path.isfile(args.checkpoint):
+        raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
     cfg = load_config(args.config, args.cfg_options, args.launcher, args.work_dir)
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
@@ -50,6 +58,8 @@ def main(argv=None):
         apply_tta(cfg)
     if args.out:
         save_test_predictions(cfg, args.out)
+    check_data_roots(cfg, ['test_dataloader'])
+    prepare_distributed(cfg)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     return runner.test()
 

@@ -4,6 +4,12 @@
 Same command line as mmdet's and mmseg's tools/train.py:
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
         [--auto-scale-lr] [--cfg-options k=v ...] [--launcher pytorch]
+
+Beyond mmdet's tool: a backbone checkpoint named by the config but absent
+gives a warning and training from scratch; missing data fails at once naming
+the path; ``--cfg-options data_root=DIR`` re-roots the config's data paths;
+without CUDA, ``--launcher pytorch`` (tools/dist_train.sh) runs DDP on CPU
+with the gloo backend.
 """
 import argparse
 import os
@@ -13,7 +19,10 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import ghostnetv2_mm  # noqa: F401  (registers GhostNetV2 for mmdet and mmseg)
-from ghostnetv2_mm.utils import apply_train_args, load_config
+from ghostnetv2_mm.utils.run_config import (apply_train_args, check_data_roots,
+                                            fallback_missing_pretrained,
+                                            load_config, prepare_distributed,
+                                            trust_local_checkpoints)
 
 
 def parse_args(argv=None):
@@ -39,8 +48,14 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    trust_local_checkpoints()
     cfg = load_config(args.config, args.cfg_options, args.launcher, args.work_dir)
     apply_train_args(cfg, args.amp, args.auto_scale_lr, args.resume)
+    fallback_missing_pretrained(cfg)
+    validates = all(cfg.get(k) is not None
+                    for k in ('val_cfg', 'val_dataloader', 'val_evaluator'))
+    check_data_roots(cfg, ['train_dataloader'] + (['val_dataloader'] if validates else []))
+    prepare_distributed(cfg)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.train()
     return runner

@@ -82,8 +82,11 @@ def ensure_mmcv():
         missing_build.append('setuptools<70')
     if missing_build:
         pip(*missing_build)
-    log('building mmcv 2.1.0 with ops (first time: about 9 minutes on 2 cores)')
-    env = dict(os.environ, MMCV_WITH_OPS='1')
+    log('building mmcv 2.1.0 with ops (first time: about 10 minutes on 2 cores)')
+    # -O1 -g0 (appended, so they win over Python's "-g -O3") roughly halves the
+    # compile time; the ops mmdet calls on CPU (NMS, RoI ops) are not hot here.
+    env = dict(os.environ, MMCV_WITH_OPS='1',
+               CFLAGS=(os.environ.get('CFLAGS', '') + ' -O1 -g0').strip())
     pip('--no-build-isolation', 'mmcv==2.1.0', env=env)
 
 

@@ -1,0 +1,232 @@
+"""Issue 4, bar 1: every shipped segmentation config builds, trains a step on two
+real coco128_seg images on CPU with a finite loss, and feeds the FPN exactly the
+backbone's channels. Also: what each config promises (stock base, recipes)."""
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.hub import get_config
+from mmengine.model import revert_sync_batchnorm
+from mmengine.registry import DefaultScope
+
+import ghostnetv2_mm  # noqa: F401  (registers GhostNetV2 and SegFolderDataset)
+from ghostnetv2_mm.utils.run_config import fallback_missing_pretrained, load_config
+from mmseg.registry import DATASETS, MODELS
+
+REPO = Path(__file__).resolve().parents[2]
+ADE20K_CONFIGS = {  # config -> (widen_factor, dfc_stages, checkpoint)
+    'fpn_ghostnetv2_ade20k.py': (1.0, (1, 2, 3, 4), 'ghostnetv2_1.0'),
+    'fpn_ghostnetv2_160k_ade20k.py': (1.0, (1, 2, 3, 4), 'ghostnetv2_1.0'),
+    'fpn_ghostnetv2-w13_ade20k.py': (1.3, (1, 2, 3, 4), 'ghostnetv2_1.3'),
+    'fpn_ghostnetv2-w16_ade20k.py': (1.6, (1, 2, 3, 4), 'ghostnetv2_1.6'),
+    'fpn_ghostnetv1_ade20k.py': (1.0, (), 'ghostnetv1_1.0'),
+}
+SMALL_CONFIGS = ['coco128_seg/fpn_ghostnetv2_coco128_seg.py',
+                 'coco128_seg/fpn_ghostnetv2_coco128_seg_16img.py']
+STOCK = 'mmseg::sem_fpn/fpn_r50_4xb4-160k_ade20k-512x512.py'
+
+
+def shipped_configs():
+    found = sorted(str(p.relative_to(REPO / 'configs'))
+                   for p in list((REPO / 'configs').glob('fpn_*.py'))
+                   + list((REPO / 'configs' / 'coco128_seg').glob('*.py')))
+    return found
+
+
+ALL_CONFIGS = shipped_configs()
+
+
+def test_the_shipped_set_is_the_expected_one():
+    assert ALL_CONFIGS == sorted(list(ADE20K_CONFIGS) + SMALL_CONFIGS)
+
+
+def read(name, coco128_seg_dir=None):
+    cfg = Config.fromfile(REPO / 'configs' / name)
+    if name.startswith('coco128_seg/') and coco128_seg_dir is not None:
+        for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+            cfg[loader].dataset.data_root = str(coco128_seg_dir)
+    return cfg
+
+
+def build_model(cfg):
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        model = MODELS.build(cfg.model)
+    # What mmengine's Runner does outside DDP: SyncBN -> BatchNorm.
+    return revert_sync_batchnorm(model)
+
+
+def two_real_images(cfg, name, coco128_seg_dir):
+    """Two coco128_seg training images through the config's own train pipeline."""
+    if name.startswith('coco128_seg/'):
+        dataset_cfg = cfg.train_dataloader.dataset
+    else:  # ADE20K configs: their pipeline, on coco128_seg images (same layout)
+        dataset_cfg = dict(type='SegFolderDataset', data_root=str(coco128_seg_dir),
+                           data_prefix=cfg.train_dataloader.dataset.data_prefix,
+                           pipeline=cfg.train_pipeline)
+    dataset_cfg = dict(dataset_cfg, indices=2)
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        dataset = DATASETS.build(dataset_cfg)
+        return pseudo_collate([dataset[0], dataset[1]])
+
+
+@pytest.mark.parametrize('name', ALL_CONFIGS)
+def test_config_states_only_the_differences_from_the_stock_base(name):
+    cfg = read(name)
+    assert cfg.default_scope == 'mmseg'
+    assert cfg.custom_imports == dict(imports=['ghostnetv2_mm'],
+                                      allow_failed_imports=False)
+    assert cfg.model.type == 'EncoderDecoder'
+    assert cfg.model.pretrained is None  # stock base's ResNet weights dropped
+    assert cfg.model.neck.type == 'FPN' and cfg.model.decode_head.type == 'FPNHead'
+    backbone = cfg.model.backbone
+    assert backbone.type == 'GhostNetV2'
+    assert tuple(backbone.out_indices) == (1, 2, 3, 4)
+    assert backbone.norm_cfg == dict(type='SyncBN', requires_grad=True)
+    stock = get_config(STOCK)
+    # Head, neck width, losses and test mode are mmseg's.
+    assert cfg.model.decode_head.to_dict() == dict(
+        stock.model.decode_head.to_dict(),
+        num_classes=cfg.model.decode_head.num_classes)
+    assert cfg.model.neck.out_channels == stock.model.neck.out_channels == 256
+    assert cfg.model.test_cfg == stock.model.test_cfg
+
+
+@pytest.mark.parametrize('name', sorted(ADE20K_CONFIGS))
+def test_ade20k_configs(name):
+    cfg, stock = read(name), get_config(STOCK)
+    width, dfc_stages, weights = ADE20K_CONFIGS[name]
+    backbone = cfg.model.backbone
+    assert backbone.widen_factor == width
+    assert tuple(backbone.get('dfc_stages', (1, 2, 3, 4))) == dfc_stages
+    assert backbone.init_cfg == dict(
+        type='Pretrained', checkpoint=f'checkpoints/{weights}_imagenet_mm.pth')
+    assert cfg.model.decode_head.num_classes == 150
+    # The data side is exactly mmseg's ADE20K 512x512 setting.
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader',
+                'val_evaluator', 'test_evaluator', 'train_pipeline',
+                'test_pipeline', 'crop_size'):
+        assert cfg[key] == stock[key], key
+    assert cfg.model.data_preprocessor == stock.model.data_preprocessor
+    assert cfg.train_dataloader.batch_size * 4 == 16  # 4 GPUs x 4 images
+    recipe = ('optim_wrapper', 'param_scheduler', 'train_cfg')
+    if name == 'fpn_ghostnetv2_160k_ade20k.py':
+        # mmseg's own 160k SGD recipe, to compare with its R-50 (37.49 mIoU).
+        for key in recipe:
+            assert cfg[key] == stock[key], key
+        assert cfg.default_hooks.checkpoint.interval == 16000
+    else:
+        assert cfg.optim_wrapper.optimizer == dict(
+            type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=1e-4)
+        assert cfg.param_scheduler == [dict(type='PolyLR', eta_min=0.0, power=0.9,
+                                            begin=0, end=80000, by_epoch=False)]
+        assert cfg.train_cfg.max_iters == 80000
+        assert cfg.auto_scale_lr.base_batch_size == 16
+
+
+@pytest.mark.parametrize('name', SMALL_CONFIGS)
+def test_small_data_configs(name, coco128_seg_dir):
+    cfg = read(name)
+    classes = (coco128_seg_dir / 'classes.txt').read_text().split('\n')
+    classes = [c for c in classes if c.strip()]
+    # By default the data root is ../shared/data/coco128_seg beside the checkout.
+    assert Path(cfg.data_root).resolve() == (REPO.parent / 'shared' / 'data'
+                                             / 'coco128_seg').resolve()
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        dataset = cfg[loader].dataset
+        assert dataset.type == 'SegFolderDataset' and dataset.data_root == cfg.data_root
+    assert cfg.model.decode_head.num_classes == len(classes) == 133
+    assert cfg.crop_size == (256, 256) == cfg.model.data_preprocessor.size
+    assert cfg.train_dataloader.batch_size == 4
+    assert cfg.optim_wrapper.optimizer.type == 'AdamW'
+    assert cfg.optim_wrapper.optimizer.lr == 1e-3
+    # Same model as the ADE20K config apart from the number of classes.
+    parent = read('fpn_ghostnetv2_ade20k.py')
+    model, parent_model = cfg.model.to_dict(), parent.model.to_dict()
+    for m in (model, parent_model):
+        m['decode_head'].pop('num_classes')
+        m['data_preprocessor'].pop('size')
+        m['backbone'].pop('init_cfg')
+    assert model == parent_model
+    if name.endswith('_16img.py'):
+        assert cfg.model.backbone.init_cfg is None  # from scratch
+        assert cfg.train_dataloader.dataset.indices == 16
+        assert cfg.val_dataloader.dataset.indices == 16
+        assert cfg.val_dataloader.dataset.data_prefix == \
+            cfg.train_dataloader.dataset.data_prefix  # evaluated on the same images
+        assert cfg.test_dataloader == cfg.val_dataloader
+        assert cfg.train_cfg.max_iters == 300 and cfg.randomness.seed == 0
+    else:
+        assert cfg.val_dataloader.dataset.data_prefix.img_path == 'images/validation'
+        # mmseg's ADE20K pipeline with its scales halved for 256x256 crops (the
+        # zero label is reduced by the dataset, not by LoadAnnotations).
+        stock = get_config(STOCK)
+        for key in ('train_pipeline', 'test_pipeline'):
+            expected = []
+            for step in stock[key]:
+                step = dict(step)
+                if step['type'] == 'LoadAnnotations':
+                    step.pop('reduce_zero_label')
+                if step.get('scale') == (2048, 512):
+                    step['scale'] = (1024, 256)
+                if step.get('crop_size') == (512, 512):
+                    step['crop_size'] = (256, 256)
+                expected.append(step)
+            assert cfg[key] == expected, key
+        assert cfg.train_dataloader.dataset.pipeline == cfg.train_pipeline
+        assert cfg.val_dataloader.dataset.pipeline == cfg.test_pipeline
+
+
+def test_data_root_from_environment_and_cfg_options(coco128_seg_dir, tmp_path,
+                                                    monkeypatch):
+    name = str(REPO / 'configs' / SMALL_CONFIGS[1])
+    monkeypatch.setenv('COCO128_SEG_ROOT', str(tmp_path / 'env_root'))
+    cfg = Config.fromfile(name)
+    assert cfg.data_root == str(tmp_path / 'env_root')
+    assert cfg.val_dataloader.dataset.data_root == str(tmp_path / 'env_root')
+    monkeypatch.delenv('COCO128_SEG_ROOT')
+    cfg = load_config(name, {'data_root': str(coco128_seg_dir)})
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        assert cfg[loader].dataset.data_root == str(coco128_seg_dir)
+
+
+def test_missing_imagenet_checkpoint_falls_back_with_a_warning():
+    cfg = load_config(str(REPO / 'configs' / 'fpn_ghostnetv2_ade20k.py'))
+    cfg.model.backbone.init_cfg.checkpoint = 'checkpoints/absent_for_this_test.pth'
+    with pytest.warns(UserWarning, match='absent_for_this_test.pth does not exist.*'
+                                         'FROM SCRATCH'):
+        assert fallback_missing_pretrained(cfg) == \
+            'checkpoints/absent_for_this_test.pth'
+    assert cfg.model.backbone.init_cfg is None
+
+
+@pytest.mark.parametrize('name', ALL_CONFIGS)
+def test_builds_and_trains_one_step_on_two_real_images(name, coco128_seg_dir):
+    torch.manual_seed(0)
+    cfg = read(name, coco128_seg_dir)
+    model = build_model(cfg)
+    # The FPN is fed exactly what the backbone gives, at strides 4..32.
+    assert model.neck.in_channels == model.backbone.out_channels
+    assert model.backbone.out_strides == [4, 8, 16, 32]
+    assert list(model.decode_head.feature_strides) == [4, 8, 16, 32]
+    assert not any(isinstance(m, torch.nn.SyncBatchNorm) for m in model.modules())
+    if name.endswith('_16img.py'):
+        model.init_weights()  # from scratch: Kaiming init works without files
+    model.train()
+    batch = two_real_images(cfg, name, coco128_seg_dir)
+    data = model.data_preprocessor(batch, True)
+    crop = cfg.crop_size
+    assert tuple(data['inputs'].shape) == (2, 3, *crop)
+    labels = torch.stack([s.gt_sem_seg.data for s in data['data_samples']])
+    valid = labels[labels != 255]
+    assert valid.numel() > 0 and int(valid.max()) < model.decode_head.num_classes
+    losses = model(**data, mode='loss')
+    loss, _ = model.parse_losses(losses)
+    assert math.isfinite(loss.item()) and loss.item() > 0
+    loss.backward()
+    for param in (model.backbone.conv_stem.weight, model.neck.fpn_convs[0].conv.weight,
+                  model.decode_head.conv_seg.weight):
+        assert param.grad is not None and torch.isfinite(param.grad).all()
+        assert param.grad.abs().sum() > 0
