@@ -16,6 +16,8 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.runner import CheckpointLoader
 
+from ..checkpoint import load_training_checkpoint
+
 SCOPES = ('mmdet', 'mmseg')
 
 
@@ -305,19 +307,19 @@ def _load_local_checkpoint(filename, map_location=None):
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'checkpoint {filename} does not exist')
-    return torch.load(filename, map_location=map_location, weights_only=False)
+    return load_training_checkpoint(filename, map_location=map_location)
 
 
 def trust_local_checkpoints():
     """Let mmengine read its own training checkpoints (``load_from``, ``--resume``).
 
-    They hold the message hub's logging state (``HistoryBuffer`` objects whose
-    pickles call ``getattr``), which torch >= 2.6's default
+    They hold the message hub's logging state (``HistoryBuffer`` objects with
+    numpy arrays, whose pickles call ``getattr``), which torch >= 2.6's default
     ``torch.load(weights_only=True)`` refuses, so mmengine 0.10 cannot resume
-    or test from them. The tools load local checkpoints as mmengine did before
-    torch 2.6, i.e. with full unpickling: only pass checkpoints you trust.
-    ImageNet backbone weights (``init_cfg``) still go through
-    ``ghostnetv2_mm.checkpoint`` with ``weights_only=True``.
+    or test from them. The tools read local checkpoints with
+    ``weights_only=True`` plus an allowlist of exactly those types
+    (:func:`ghostnetv2_mm.checkpoint.load_training_checkpoint`): a pickle that
+    references any other code is refused, never run.
     """
     CheckpointLoader.register_scheme(prefixes='', loader=_load_local_checkpoint,
                                      force=True)
