@@ -35,6 +35,9 @@ def parse_args(argv=None):
     parser.add_argument('--show-dir', help='save drawn predictions in this folder')
     parser.add_argument('--wait-time', type=float, default=2, help='--show interval (s)')
     parser.add_argument('--tta', action='store_true', help='test-time augmentation')
+    parser.add_argument('--deploy', action='store_true',
+                        help='fold all norms into convs after loading (deploy mode) '
+                             'and test that model')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value pairs')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -58,6 +61,8 @@ def main(argv=None):
         apply_tta(cfg)
     if args.out:
         save_test_predictions(cfg, args.out)
+    if args.deploy:
+        cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [dict(type='DeployModeHook')]
     check_data_roots(cfg, ['test_dataloader'])
     prepare_distributed(cfg)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)

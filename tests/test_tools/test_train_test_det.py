@@ -185,7 +185,7 @@ def test_resume_continues_from_a_training_checkpoint(yolo_run, tmp_path, coco128
         [sys.executable, str(REPO / 'tools' / 'train.py'), str(CONFIG), '--work-dir',
          str(tmp_path), '--resume', str(checkpoint), '--cfg-options',
          f'data_root={coco128_dir}', f'train_cfg.max_iters={done + 2}',
-         f'train_cfg.val_interval={done + 2}', 'default_hooks.checkpoint.interval=1',
+         f'train_cfg.val_interval={10 * done}', 'default_hooks.checkpoint.interval=1',
          'default_hooks.logger.interval=1'],
         cwd=REPO, env=ONE_THREAD, capture_output=True, text=True)
     output = proc.stdout + proc.stderr
@@ -196,3 +196,16 @@ def test_resume_continues_from_a_training_checkpoint(yolo_run, tmp_path, coco128
     # It goes on from the trained state: the loss is that of a trained model.
     assert train[-1]['loss'] < 60, train
     assert (tmp_path / f'iter_{done + 2}.pth').is_file()
+
+
+def test_deploy_mode_keeps_the_numbers(yolo_run, tmp_path, coco128_dir, in_process):
+    """tools/test.py --deploy folds backbone, neck and head norms after loading
+    the checkpoint; the mAP is that of the unfused model."""
+    (checkpoint,) = Path(yolo_run).glob('iter_*.pth')
+    test = load_tool('tools/test.py')
+    common = [str(CONFIG), str(checkpoint), '--work-dir', str(tmp_path),
+              '--cfg-options', f'data_root={coco128_dir}']
+    plain = test.main(common)
+    deployed = test.main(common + ['--deploy'])
+    for key in ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco128_train/bbox_mAP'):
+        assert abs(deployed[key] - plain[key]) <= 0.002, (key, plain[key], deployed[key])
