@@ -5,10 +5,11 @@
 # reaches 30.3 / 53.5 / 63.2 mIoU after 100 / 200 / 300 iterations this way. The
 # numbers measure how fast 16 images are memorised, not segmentation accuracy.
 #
-# Unlike the parent (which keeps the ADE20K pipeline), the training images are
-# only resized to the evaluation scale, cropped and flipped: no scale jitter and
-# no photometric distortion, which fight memorisation. With the ADE20K pipeline
-# this model reached 6.2 mIoU at iteration 100 (18.7 with this one).
+# Unlike the parent (which keeps the ADE20K pipeline), the training images are only
+# resized to the evaluation scale and randomly cropped: no scale jitter, no flip, no
+# photometric distortion, which all fight memorisation. mIoU at iteration 100 on CPU
+# (seed 0, one thread): 6.2 with the ADE20K pipeline, 18.7 with crop + flip, 27.7
+# with the crop alone.
 _base_ = './fpn_ghostnetv2_coco128_seg.py'
 
 num_images = 16
@@ -19,7 +20,6 @@ train_pipeline = [
     dict(type='LoadAnnotations'),
     dict(type='Resize', scale=_base_.scale, keep_ratio=True),
     dict(type='RandomCrop', crop_size=_base_.crop_size, cat_max_ratio=0.75),
-    dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs')
 ]
 train_dataloader = dict(dataset=dict(indices=num_images, pipeline=train_pipeline))

@@ -31,7 +31,6 @@ from collections import defaultdict
 import numpy as np
 from mmengine.fileio import load
 from mmengine.logging import MMLogger
-from pycocotools.coco import COCO
 
 from mmdet.datasets import CocoDataset
 from mmdet.evaluation import CocoMetric
