@@ -1,9 +1,8 @@
 """ADE20K-style segmentation folders whose class names come from a text file.
 
 mmseg's ``ADE20KDataset`` hard-codes ADE20K's 150 names. This dataset reads the
-names from the data itself (one name per line, line k = label k before the zero
-label is reduced), so a data set such as ``coco128_seg`` (133 COCO panoptic
-classes, 0 = unlabeled) is described by its folder alone.
+names from the data itself, so a data set such as ``coco128_seg`` (133 COCO
+panoptic classes, 0 = unlabeled) is described by its folder alone.
 """
 import os.path as osp
 
@@ -12,14 +11,20 @@ from mmseg.registry import DATASETS
 
 
 def read_class_names(path):
-    """Class names from ``path``: one per line, blank lines and surrounding
-    whitespace ignored; a repeated name is an error."""
+    """Class names from ``path``, one per line in class order; surrounding spaces
+    and trailing empty lines are dropped. An empty line between names (which would
+    shift every later label) and a repeated name are errors."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'class names file {path} does not exist')
     with open(path, encoding='utf-8') as f:
-        names = [line.strip() for line in f if line.strip()]
+        names = [line.strip() for line in f.read().splitlines()]
+    while names and not names[-1]:
+        names.pop()
     if not names:
         raise ValueError(f'class names file {path} lists no class')
+    if '' in names:
+        raise ValueError(f'class names file {path}: line {names.index("") + 1} is '
+                         f'empty; every line up to the last name must name a class')
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise ValueError(f'class names file {path} repeats {repeated}')
@@ -37,8 +42,10 @@ class SegFolderDataset(BaseSegDataset):
     fixed-seed random palette unless ``metainfo`` gives one.
 
     Args:
-        classes_file (str): text file of class names, one per line, in label
-            order; a relative path is taken from ``data_root``.
+        classes_file (str): text file of class names, one per line: the i-th
+            line (from 0) names class i, i.e. label i + 1 in the PNGs when the
+            zero label is reduced, label i otherwise. A relative path is taken
+            from ``data_root``.
             Default: 'classes.txt'.
         data_root (str): root of the data set; must exist.
         **kwargs: the arguments of :class:`mmseg.datasets.BaseSegDataset`

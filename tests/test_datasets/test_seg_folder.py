@@ -65,13 +65,15 @@ def test_reads_any_class_file_and_keeps_labels(tmp_path):
     assert ds[1]['gt_seg_map'][0].tolist() == [0, 1, 2, 3, 1, 1, 0, 3]
 
 
-def test_blank_lines_and_spaces_are_dropped(tmp_path):
-    (tmp_path / 'c.txt').write_text('  wall \n\nfloor\n  \n')
+def test_spaces_and_trailing_empty_lines_are_dropped(tmp_path):
+    (tmp_path / 'c.txt').write_text('  wall \nfloor\n\n  \n')
     assert read_class_names(str(tmp_path / 'c.txt')) == ('wall', 'floor')
 
 
 @pytest.mark.parametrize('content, message', [
     ('', 'lists no class'),
+    ('\n\n', 'lists no class'),
+    ('cat\n\ndog\n', 'line 2 is empty'),  # would shift every later label
     ('cat\ndog\ncat\n', "repeats \\['cat'\\]"),
 ])
 def test_bad_class_files_are_refused(tmp_path, content, message):
