@@ -8,9 +8,9 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
-from mmengine.utils import get_installed_path
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import DefaultScope
+from mmengine.utils import get_installed_path
 
 import ghostnetv2_mm  # noqa: F401  (registers GhostNetV2 and SegFolderDataset)
 from ghostnetv2_mm.utils.run_config import fallback_missing_pretrained, load_config

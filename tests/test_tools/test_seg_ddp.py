@@ -8,6 +8,8 @@ from pathlib import Path
 
 import torch
 
+from ghostnetv2_mm.checkpoint import load_training_checkpoint
+
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = 'configs/coco128_seg/fpn_ghostnetv2_coco128_seg_16img.py'
 
@@ -42,7 +44,8 @@ def test_two_process_gloo_ddp_trains_and_evaluates(tmp_path, coco128_seg_dir):
     assert 'SyncBN layers become BN' in log
     assert 'Iter(train) [3/3]' in log
     assert 'mIoU' in log  # distributed evaluation gathered from both ranks
-    ckpt = torch.load(work / 'iter_3.pth', map_location='cpu', weights_only=False)
+    # Readable by the tools' safe loader (weights_only=True with an allowlist).
+    ckpt = load_training_checkpoint(str(work / 'iter_3.pth'))
     assert ckpt['meta']['iter'] == 3
     state = ckpt['state_dict']
     assert not any(k.startswith('module.') for k in state)  # saved unwrapped
