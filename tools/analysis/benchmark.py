@@ -104,32 +104,44 @@ def _sync(device):
         torch.cuda.synchronize()
 
 
-def time_runners(runners, x, warmup, repeat, device, interleave=True):
-    """Median and spread (ms) per runner. Torch runners are interleaved round
-    by round so machine noise hits all alike; onnxruntime runs in its own block
-    (its thread pool spins after each run and would slow the next torch op)."""
+def time_runners(runners, x, warmup, repeat, device, rounds=5):
+    """Median and spread (ms) per runner over ``repeat`` timed runs each.
+
+    The runs are spread over ``rounds`` rounds so that a burst of machine
+    noise hits every runner alike instead of whichever was being timed. Within
+    a round the torch runners alternate run by run; each onnxruntime runner
+    then gets its own block, after a short pause, because its thread pool spins
+    after each run and would slow whatever runs next. The first run of every
+    block is a warm-up and is not counted."""
     torch_runners = [r for r in runners if not getattr(r.fn, 'is_onnx', False)]
     ort_runners = [r for r in runners if getattr(r.fn, 'is_onnx', False)]
     times = {r.name: [] for r in runners}
     inputs = {r.name: r.prepare(x) for r in runners}
+
+    def timed(r):
+        start = time.perf_counter()
+        r.fn(inputs[r.name])
+        _sync(device)
+        return (time.perf_counter() - start) * 1e3
+
+    rounds = max(1, min(rounds, repeat))
+    per_round = [repeat // rounds + (i < repeat % rounds) for i in range(rounds)]
     with torch.inference_mode():
         for r in runners:
             for _ in range(warmup):
                 r.fn(inputs[r.name])
         _sync(device)
-        blocks = [torch_runners] if interleave else [[r] for r in torch_runners]
-        for block in blocks:
-            for _ in range(repeat):
-                for r in block:
-                    start = time.perf_counter()
-                    r.fn(inputs[r.name])
-                    _sync(device)
-                    times[r.name].append((time.perf_counter() - start) * 1e3)
-        for r in ort_runners:
-            for _ in range(repeat):
-                start = time.perf_counter()
-                r.fn(inputs[r.name])
-                times[r.name].append((time.perf_counter() - start) * 1e3)
+        for count in per_round:
+            for r in torch_runners:
+                timed(r)
+            for _ in range(count):
+                for r in torch_runners:
+                    times[r.name].append(timed(r))
+            for r in ort_runners:
+                time.sleep(0.05)  # let the other pool's spinning threads go idle
+                timed(r)
+                times[r.name].extend(timed(r) for _ in range(count))
+            time.sleep(0.05)
     return {name: summarize(ts) for name, ts in times.items()}
 
 
@@ -211,7 +223,8 @@ def benchmark(model, args, is_backbone):
         for half in precisions:
             runners = make_runners(model, args.modes, x.cpu(), device, half)
             xin = x.half() if half else x
-            results = time_runners(runners, xin, args.warmup, args.repeat, device)
+            results = time_runners(runners, xin, args.warmup, args.repeat, device,
+                                   args.rounds)
             base = results.get('eager', {}).get('median')
             label = ' fp16' if half else ''
             for r in runners:
@@ -246,7 +259,7 @@ def compare_models(args):
     for name, model in others:
         model.eval()  # mmdet's backbones' train() returns None
         runners.append(Runner(f'{name} eager', model))
-    results = time_runners(runners, x, args.warmup, args.repeat, 'cpu')
+    results = time_runners(runners, x, args.warmup, args.repeat, 'cpu', args.rounds)
     print(f'# {environment_line("cpu")}; 1x3x{shape[0]}x{shape[1]}, fp32, interleaved')
     mnv2 = results['MobileNetV2 (2,4,7) eager']['median']
     for r in runners:
@@ -267,7 +280,7 @@ def readme_table(args):
                         ('mmdet ResNet-18 eager', ResNet(depth=18))):
         model.eval()  # mmdet's backbones' train() returns None
         runners.append(Runner(name, model))
-    results = time_runners(runners, x, args.warmup, args.repeat, 'cpu')
+    results = time_runners(runners, x, args.warmup, args.repeat, 'cpu', args.rounds)
     eager = results['eager']['median']
     mnv2 = results['mmdet MobileNetV2 eager']['median']
     stats = count_complexity(copy.deepcopy(ours), (x,))
@@ -329,6 +342,8 @@ def parse_args(argv=None):
     parser.add_argument('--threads', type=int, default=2, help='CPU threads (torch and ORT)')
     parser.add_argument('--warmup', type=int, default=10)
     parser.add_argument('--repeat', type=int, default=50)
+    parser.add_argument('--rounds', type=int, default=5,
+                        help='spread the timed runs over this many rounds (noise fairness)')
     parser.add_argument('--batch', type=int, default=8, help='batch size for throughput')
     parser.add_argument('--no-memory', dest='memory', action='store_false')
     parser.add_argument('--compare', action='store_true',
@@ -348,6 +363,9 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
+    # Compile in this process: an idle pool of compile workers left behind by
+    # torch.compile measurably slows every runner timed after it on small CPUs.
+    torch._inductor.config.compile_threads = 1
     torch.set_flush_denormal(True)
     if args.readme:
         table = readme_table(args)
