@@ -15,6 +15,7 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TORCH_PIN = 'torch==2.13.0'  # the CPU build that lies on this workplace's disk
+RUNTIME_SETUPTOOLS = 'setuptools>=77,<81'  # torch wants >= 77; mmengine needs pkg_resources
 
 # (distribution, pip spec) pairs; the pin is checked against the installed version.
 RUNTIME = [
@@ -68,7 +69,15 @@ def probe(code):
 
 def ensure_torch():
     if installed_version('torch') is None:
-        pip(TORCH_PIN)
+        pip(TORCH_PIN, RUNTIME_SETUPTOOLS)
+
+
+def ensure_runtime_setuptools():
+    """mmengine finds ``mmdet::``/``mmseg::`` base configs through pkg_resources,
+    which setuptools 81 removed; torch 2.13 asks for setuptools >= 77."""
+    major = int((installed_version('setuptools') or '0').split('.')[0])
+    if not 77 <= major < 81 or not probe('import pkg_resources'):
+        pip(RUNTIME_SETUPTOOLS)
 
 
 def ensure_mmcv():
@@ -83,7 +92,8 @@ def ensure_mmcv():
         pip(*missing_build)
     build_tools = os.path.join(tempfile.gettempdir(), 'ghostnetv2_mm-mmcv-build-tools')
     if not os.path.isdir(os.path.join(build_tools, 'pkg_resources')):
-        pip('--upgrade', '--target', build_tools, 'setuptools<70', 'wheel')
+        pip('--upgrade', '--no-warn-conflicts', '--target', build_tools,
+            'setuptools<70', 'wheel')
     log('building mmcv 2.1.0 with ops (first time: about 7 minutes on 2 cores)')
     # -O1 -g0 (appended, so they win over Python's "-g -O3") roughly halves the
     # compile time; the ops mmdet calls on CPU (NMS, RoI ops) are not hot here.
@@ -114,6 +124,7 @@ def main():
                         help='optional groups to install as well')
     args = parser.parse_args()
     ensure_torch()
+    ensure_runtime_setuptools()
     ensure([('numpy', 'numpy'), ('mmengine', 'mmengine==0.10.7')])
     ensure_mmcv()
     ensure(RUNTIME)
