@@ -40,3 +40,36 @@ def test_readme_table_update(tmp_path):
                 '| GhostNetV2 deploy, onnxruntime |', '| GhostNetV2 unfused export, onnxruntime |',
                 '| mmdet MobileNetV2 eager |', '| mmdet ResNet-18 eager |'):
         assert row in text, row
+
+
+def _benchmark_module():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'benchmark_tool', REPO / 'tools' / 'analysis' / 'benchmark.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_timed_runs_are_spread_over_rounds_alike():
+    bench = _benchmark_module()
+    calls = []
+
+    def runner(name, onnx=False):
+        def fn(x):
+            calls.append(name)
+        if onnx:
+            fn.is_onnx = True
+        return bench.Runner(name, fn)
+
+    import torch
+    runners = [runner('a'), runner('b'), runner('ort', onnx=True)]
+    results = bench.time_runners(runners, torch.zeros(1), warmup=2, repeat=7, device='cpu',
+                                 rounds=3)
+    assert {name: r['n'] for name, r in results.items()} == {'a': 7, 'b': 7, 'ort': 7}
+    timed = calls[6:]  # after 2 warm-up calls each
+    # round 1: an untimed a, b; then a, b alternating 3 times; then ort's own block (1 + 3)
+    assert timed[:8] == ['a', 'b'] * 4
+    assert timed[8:12] == ['ort'] * 4
+    assert timed[12:14] == ['a', 'b']  # round 2 starts with torch again
+    assert len(calls) == 6 + 3 * 2 + 7 * 2 + 3 + 7
