@@ -50,3 +50,21 @@ def test_graph_has_no_batchnorm_and_plain_resize_gates(exported):
         assert node.input[3], 'Resize must take explicit output sizes'
     dims = graph.input[0].type.tensor_type.shape.dim
     assert [d.dim_param for d in dims] == ['batch', '', 'height', 'width']
+
+
+def test_dilated_backbone_exports(official_checkpoint, tmp_path):
+    """output_stride=8 (dilated stride-16/32 stages) exports and matches at an odd size."""
+    model = GhostNetV2(output_stride=8, init_cfg=dict(
+        type='Pretrained', checkpoint=str(official_checkpoint)))
+    model.init_weights()
+    model.eval()
+    path = str(tmp_path / 'os8.onnx')
+    names = export_onnx(exportable(copy.deepcopy(model)), torch.randn(1, 3, 64, 64), path)
+    x = torch.randn(1, 3, 97, 130)
+    with torch.no_grad():
+        refs = model(x)
+    outs = onnx_session(path).run(names, {'input': x.numpy()})
+    assert [o.shape[-2:] for o in outs] == [(25, 33), (13, 17), (13, 17), (13, 17)]
+    for out, ref in zip(outs, refs):
+        ref = ref.numpy()
+        assert np.abs(out - ref).max() <= 1e-4 * np.abs(ref).max()

@@ -69,6 +69,11 @@ class GhostNetV2(BaseModule):
             Default: 'avg'.
         dfc_upsample (str): ``'nearest'`` or ``'bilinear'`` resize of the gate.
             Default: 'nearest'.
+        output_stride (int): 32 (the authors' model), 16 or 8. Below 32 the
+            stride-32 (and for 8 also the stride-16) stage keeps its input's
+            resolution with dilated spatial convs instead, as DeepLabV3-style
+            heads want; the parameters are unchanged, so the same weights load.
+            Default: 32.
         in_channels (int): input image channels. Default: 3.
         norm_cfg (dict): norm layers (BN, SyncBN, GN, ... via mmcv).
             Default: dict(type='BN').
@@ -121,6 +126,7 @@ class GhostNetV2(BaseModule):
                  dfc_kernel_size=5,
                  dfc_downsample='avg',
                  dfc_upsample='nearest',
+                 output_stride=32,
                  in_channels=3,
                  norm_cfg=dict(type='BN'),
                  act_cfg=dict(type='ReLU'),
@@ -144,6 +150,10 @@ class GhostNetV2(BaseModule):
         self._check_args(widen_factor, out_indices, frozen_stages, dfc_stages,
                          in_channels)
         check_dfc_options(dfc_kernel_size, dfc_downsample, dfc_upsample)
+        if output_stride not in (8, 16, 32) or isinstance(output_stride, bool):
+            raise ValueError(f'GhostNetV2: output_stride must be 32 (no dilation), 16 or '
+                             f'8, got {output_stride!r}')
+        self.output_stride = output_stride
         self.widen_factor = widen_factor
         self.out_indices = tuple(out_indices)
         self.frozen_stages = frozen_stages
@@ -172,7 +182,8 @@ class GhostNetV2(BaseModule):
                 layers.append(GhostBottleneck(
                     channels, make_divisible(exp * widen_factor, 4), out_channels,
                     k, stride, se_ratio=se_ratio, dfc=dfc if use_dfc else None,
-                    norm_cfg=norm_cfg, act_cfg=act_cfg))
+                    norm_cfg=norm_cfg, act_cfg=act_cfg,
+                    dilation=self.stage_dilation(self.stage_of_block(block_idx))))
                 channels = out_channels
                 layer_id += 1
             stages.append(nn.Sequential(*layers))
@@ -188,10 +199,15 @@ class GhostNetV2(BaseModule):
         self.out_channels = [
             block_channels[self.stage_ends[i][0]] if i > 0 else stem_channels
             for i in self.out_indices]
-        self.out_strides = [self.stage_ends[i][1] for i in self.out_indices]
+        self.out_strides = [min(self.stage_ends[i][1], output_stride)
+                            for i in self.out_indices]
         self._freeze_stages()
         if deploy:
             self.switch_to_deploy()
+
+    def stage_dilation(self, stage):
+        """Dilation of a stage's spatial convs for ``self.output_stride``."""
+        return max(1, self.stage_ends[stage][1] // self.output_stride)
 
     @classmethod
     def stage_of_block(cls, block_idx):

@@ -38,22 +38,24 @@ class DFCAttention(nn.Sequential):
         downsample: ``'avg'`` (authors) or ``'max'`` 2x2 pooling of the input.
         upsample: ``'nearest'`` (authors) or ``'bilinear'`` resize of the gate
             to the gated feature's exact height and width.
+        dilation: of the horizontal / vertical convs, for stages run at a
+            smaller output stride (keeps their reach in input pixels).
     """
 
     def __init__(self, in_channels, out_channels, kernel_size=1, stride=1,
                  dfc_kernel_size=5, downsample='avg', upsample='nearest',
-                 norm_cfg=dict(type='BN')):
+                 norm_cfg=dict(type='BN'), dilation=1):
         check_dfc_options(dfc_kernel_size, downsample, upsample)
-        pad = dfc_kernel_size // 2
+        pad = dfc_kernel_size // 2 * dilation
         super().__init__(
             nn.Conv2d(in_channels, out_channels, kernel_size, stride,
                       kernel_size // 2, bias=False),
             build_norm_layer(norm_cfg, out_channels)[1],
             nn.Conv2d(out_channels, out_channels, (1, dfc_kernel_size), 1,
-                      (0, pad), groups=out_channels, bias=False),
+                      (0, pad), (1, dilation), groups=out_channels, bias=False),
             build_norm_layer(norm_cfg, out_channels)[1],
             nn.Conv2d(out_channels, out_channels, (dfc_kernel_size, 1), 1,
-                      (pad, 0), groups=out_channels, bias=False),
+                      (pad, 0), (dilation, 1), groups=out_channels, bias=False),
             build_norm_layer(norm_cfg, out_channels)[1],
         )
         self.downsample = downsample

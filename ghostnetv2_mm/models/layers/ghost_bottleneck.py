@@ -18,22 +18,28 @@ class GhostBottleneck(nn.Module):
         in_channels, mid_channels, out_channels: input, expanded and output
             channel counts.
         dw_kernel_size: depthwise kernel of the strided conv and shortcut.
-        stride: 1 or 2.
+        stride: 1 or 2, as in the authors' model.
         se_ratio: squeeze-excitation ratio; 0 disables SE.
         dfc: DFC options for the first Ghost module, or None for no attention.
+        dilation: > 1 runs the block at its input's resolution: the strided
+            depthwise convs keep their weights (checkpoints still load) but
+            use stride 1, and every spatial conv is dilated by this factor.
     """
 
     def __init__(self, in_channels, mid_channels, out_channels,
                  dw_kernel_size=3, stride=1, se_ratio=0., dfc=None,
-                 norm_cfg=dict(type='BN'), act_cfg=dict(type='ReLU')):
+                 norm_cfg=dict(type='BN'), act_cfg=dict(type='ReLU'), dilation=1):
         super().__init__()
         self.stride = stride
+        conv_stride = 1 if dilation > 1 else stride
+        dw_padding = (dw_kernel_size - 1) // 2 * dilation
         self.ghost1 = GhostModule(in_channels, mid_channels, use_act=True,
-                                  dfc=dfc, norm_cfg=norm_cfg, act_cfg=act_cfg)
+                                  dfc=dfc, norm_cfg=norm_cfg, act_cfg=act_cfg,
+                                  dilation=dilation)
         if stride > 1:
             self.conv_dw = nn.Conv2d(
-                mid_channels, mid_channels, dw_kernel_size, stride,
-                (dw_kernel_size - 1) // 2, groups=mid_channels, bias=False)
+                mid_channels, mid_channels, dw_kernel_size, conv_stride,
+                dw_padding, dilation, groups=mid_channels, bias=False)
             self.bn_dw = build_norm_layer(norm_cfg, mid_channels)[1]
         else:
             self.conv_dw = None
@@ -41,13 +47,14 @@ class GhostBottleneck(nn.Module):
         self.se = SqueezeExcite(mid_channels, se_ratio, act_cfg) \
             if se_ratio and se_ratio > 0 else None
         self.ghost2 = GhostModule(mid_channels, out_channels, use_act=False,
-                                  norm_cfg=norm_cfg, act_cfg=act_cfg)
+                                  norm_cfg=norm_cfg, act_cfg=act_cfg,
+                                  dilation=dilation)
         if in_channels == out_channels and stride == 1:
             self.shortcut = nn.Sequential()
         else:
             self.shortcut = nn.Sequential(
-                nn.Conv2d(in_channels, in_channels, dw_kernel_size, stride,
-                          (dw_kernel_size - 1) // 2, groups=in_channels,
+                nn.Conv2d(in_channels, in_channels, dw_kernel_size, conv_stride,
+                          dw_padding, dilation, groups=in_channels,
                           bias=False),
                 build_norm_layer(norm_cfg, in_channels)[1],
                 nn.Conv2d(in_channels, out_channels, 1, bias=False),

@@ -38,11 +38,13 @@ class GhostModule(nn.Module):
         use_act: apply ``act_cfg`` after both convs (False for the
             bottleneck's projecting second module).
         dfc: ``None`` or dict(dfc_kernel_size, downsample, upsample).
+        dilation: of the cheap depthwise conv and the DFC branch's
+            horizontal / vertical convs (1 in the authors' model).
     """
 
     def __init__(self, in_channels, out_channels, kernel_size=1, ratio=2,
                  dw_size=3, stride=1, use_act=True, dfc=None,
-                 norm_cfg=dict(type='BN'), act_cfg=dict(type='ReLU')):
+                 norm_cfg=dict(type='BN'), act_cfg=dict(type='ReLU'), dilation=1):
         super().__init__()
         self.out_channels = out_channels
         init_channels = math.ceil(out_channels / ratio)
@@ -60,15 +62,15 @@ class GhostModule(nn.Module):
             act(),
         )
         self.cheap_operation = nn.Sequential(
-            nn.Conv2d(init_channels, new_channels, dw_size, 1, dw_size // 2,
-                      groups=init_channels, bias=False),
+            nn.Conv2d(init_channels, new_channels, dw_size, 1, dw_size // 2 * dilation,
+                      dilation, groups=init_channels, bias=False),
             build_norm_layer(norm_cfg, new_channels)[1],
             act(),
         )
         if dfc is not None:
             self.short_conv = DFCAttention(
                 in_channels, out_channels, kernel_size, stride,
-                norm_cfg=norm_cfg, **dfc)
+                norm_cfg=norm_cfg, dilation=dilation, **dfc)
         else:
             self.short_conv = None
 

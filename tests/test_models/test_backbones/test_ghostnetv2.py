@@ -1,11 +1,13 @@
 """Bars 2 and 3 of the foundation issue: shapes, OpenMMLab conventions, bad input."""
 import itertools
+import math
 
 import pytest
 import torch
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ghostnetv2_mm import GhostNetV2
+from helpers import assert_close_to_scale, randomize_norms
 
 CHANNELS = {1.0: [16, 24, 40, 112, 160, 960],
             1.3: [20, 32, 52, 144, 208, 1248],
@@ -198,6 +200,8 @@ def test_syncbn_builds():
     (dict(frozen_stages=1.0), 'frozen_stages must be an int'),
     (dict(dfc_stages=(0, 1)), 'dfc_stages must be a sequence of stage indices'),
     (dict(dfc_stages=5), 'dfc_stages must be a sequence'),
+    (dict(output_stride=4), 'output_stride must be 32 \\(no dilation\\), 16 or 8'),
+    (dict(output_stride=True), 'output_stride must be 32'),
     (dict(dfc_kernel_size=4), 'DFC kernel_size must be a positive odd int'),
     (dict(dfc_kernel_size=0), 'DFC kernel_size must be a positive odd int'),
     (dict(dfc_downsample='stride'), "DFC downsample must be one of \\('avg', 'max'\\)"),
@@ -225,3 +229,29 @@ def test_bad_input_is_named(shape, message):
 def test_in_channels_option():
     model = GhostNetV2(in_channels=1, out_indices=(1,)).eval()
     assert model(torch.randn(1, 1, 64, 64))[0].shape == (1, 24, 16, 16)
+
+
+@pytest.mark.parametrize('output_stride,strides', [(16, [2, 4, 8, 16, 16, 16]),
+                                                   (8, [2, 4, 8, 8, 8, 8])])
+def test_output_stride_dilates_last_stages(output_stride, strides):
+    """Same parameters (the same weights load), stages before the first dilated one
+    unchanged, later ones kept at 1/output_stride, deploy still exact."""
+    all_indices = (0, 1, 2, 3, 4, 5)
+    base = randomize_norms(GhostNetV2(out_indices=all_indices)).eval()
+    model = GhostNetV2(out_indices=all_indices, output_stride=output_stride).eval()
+    model.load_state_dict(base.state_dict())  # strict: same keys and shapes
+    assert model.out_strides == strides
+    x = torch.randn(1, 3, 97, 130)
+    with torch.no_grad():
+        outs, refs = model(x), base(x)
+    for out, ref, stride in zip(outs, refs, strides):
+        assert out.shape[-2:] == (math.ceil(97 / stride), math.ceil(130 / stride))
+        assert out.shape[1] == ref.shape[1]
+        if ref.shape == out.shape and stride < output_stride:
+            assert torch.equal(out, ref)
+    dilated = [m for m in model.modules()
+               if isinstance(m, torch.nn.Conv2d) and max(m.dilation) > 1]
+    assert dilated and all(m.stride == (1, 1) for m in dilated)
+    model.switch_to_deploy()
+    with torch.no_grad():
+        assert_close_to_scale(model(x), outs)
