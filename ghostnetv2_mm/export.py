@@ -3,15 +3,16 @@
 Post-processing (box decoding, NMS, argmax) stays in Python: only the tensor
 network (backbone, neck, head outputs) is exported, with dynamic batch,
 height and width. The model is switched to deploy mode first by default, so
-the graph has no BatchNormalization left and the DFC gate's resize is a plain
-``Resize`` to the gated feature's runtime size.
+the graph has no BatchNormalization left, the Ghost modules are concat-free
+(:func:`merge_ghost_modules`) and the DFC gate's resize is one ``Resize``
+to the gated feature's runtime shape.
 """
 import warnings
 
 import torch
 import torch.nn as nn
 
-from .deploy import switch_model_to_deploy
+from .deploy import merge_ghost_modules, switch_model_to_deploy
 
 
 def _flatten(outputs):
@@ -40,10 +41,10 @@ def exportable(model, deploy=True):
     model.eval()
     if hasattr(model, 'backbone') and hasattr(model, '_forward'):
         if deploy:
-            switch_model_to_deploy(model)
+            merge_ghost_modules(switch_model_to_deploy(model))
         return NetworkPart(model).eval()
     if deploy and hasattr(model, 'switch_to_deploy'):
-        model.switch_to_deploy()
+        merge_ghost_modules(model.switch_to_deploy())
     return model
 
 

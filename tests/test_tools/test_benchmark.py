@@ -37,7 +37,7 @@ def test_readme_table_update(tmp_path):
     text = readme.read_text()
     assert 'STALE ROW' not in text and text.startswith('intro') and text.endswith('end\n')
     for row in ('| GhostNetV2 eager (unfused) |', '| GhostNetV2 deploy (folded, channels_last) |',
-                '| GhostNetV2 deploy, onnxruntime |', '| GhostNetV2 unfused export, onnxruntime |',
+                "| GhostNetV2 deploy export, onnxruntime |", "| authors' graph (unfused, stock resize) export, onnxruntime |",
                 '| mmdet MobileNetV2 eager |', '| mmdet ResNet-18 eager |'):
         assert row in text, row
 

@@ -11,7 +11,8 @@ from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...checkpoint import load_pretrained
-from ...deploy import check_foldable, drop_identities, fold_batchnorms
+from ...deploy import (check_foldable, drop_identities, fold_batchnorms,
+                       use_pointwise_gemm)
 from ...registry import register_backbone
 from ..layers import GhostBottleneck
 from ..layers.dfc_attention import check_dfc_options
@@ -313,6 +314,7 @@ class GhostNetV2(BaseModule):
         self.eval()
         fold_batchnorms(self)
         drop_identities(self)
+        use_pointwise_gemm(self)
         for module in self.modules():
             if isinstance(module, nn.ReLU):
                 module.inplace = True  # every ReLU here acts on a fresh conv output

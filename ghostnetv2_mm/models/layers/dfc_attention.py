@@ -1,4 +1,5 @@
 """DFC (decoupled fully connected) attention: GhostNetV2's long-range gate."""
+import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import build_norm_layer
@@ -20,6 +21,35 @@ def check_dfc_options(kernel_size, downsample, upsample):
     if upsample not in UPSAMPLE_MODES:
         raise ValueError(f'DFC upsample must be one of {UPSAMPLE_MODES}, '
                          f'got {upsample!r}')
+
+
+def resize_like(gate, target, mode):
+    """``gate`` resized to ``target``'s height and width (same N and C)."""
+    return F.interpolate(gate, size=target.shape[-2:], mode=mode,
+                         align_corners=False if mode == 'bilinear' else None)
+
+
+class _ExportResizeLike(torch.autograd.Function):
+    """:func:`resize_like` for ONNX export: one ``Resize`` node whose ``sizes``
+    input is ``Shape(target)``. ``F.interpolate(size=t.shape[-2:])`` exports
+    as ten shape-plumbing nodes per gate (Shape, Gather, Unsqueeze, Concat,
+    Slice, Cast); the gate already has the target's N and C, so its whole
+    shape is the size. Attributes are those the stock exporter writes."""
+
+    @staticmethod
+    def forward(ctx, gate, target, mode):
+        return resize_like(gate, target, mode)
+
+    @staticmethod
+    def symbolic(g, gate, target, mode):
+        empty = g.op('Constant', value_t=torch.tensor([], dtype=torch.float32))
+        sizes = g.op('Shape', target)
+        if mode == 'nearest':
+            return g.op('Resize', gate, empty, empty, sizes, mode_s='nearest',
+                        coordinate_transformation_mode_s='asymmetric',
+                        nearest_mode_s='floor')
+        return g.op('Resize', gate, empty, empty, sizes, mode_s='linear',
+                    coordinate_transformation_mode_s='pytorch_half_pixel')
 
 
 class DFCAttention(nn.Sequential):
@@ -60,9 +90,12 @@ class DFCAttention(nn.Sequential):
         )
         self.downsample = downsample
         self.upsample = upsample
+        # Export the resize as one Resize sized by Shape(target); False gives
+        # the stock F.interpolate export (the authors' graph, for comparison).
+        self.compact_export = True
 
-    def forward(self, x, target):
-        """Return ``target * sigmoid(branch(pool(x)))`` resized to ``target``."""
+    def gate(self, x):
+        """The gate at the branch's (half) resolution: ``sigmoid(branch(pool(x)))``."""
         # 2x2 pooling as the authors do (floor mode); a 1-pixel side is kept
         # as it is instead of collapsing to zero size.
         kernel = (min(2, x.shape[-2]), min(2, x.shape[-1]))
@@ -72,7 +105,11 @@ class DFCAttention(nn.Sequential):
             x = F.max_pool2d(x, kernel, kernel)
         for layer in self:
             x = layer(x)
-        gate = F.interpolate(x.sigmoid(), size=target.shape[-2:],
-                             mode=self.upsample,
-                             align_corners=False if self.upsample == 'bilinear' else None)
-        return target * gate
+        return x.sigmoid()
+
+    def forward(self, x, target):
+        """Return ``target * resize(gate(x))``, the authors' operation order."""
+        gate = self.gate(x)
+        if self.compact_export and torch.onnx.is_in_onnx_export():
+            return target * _ExportResizeLike.apply(gate, target, self.upsample)
+        return target * resize_like(gate, target, self.upsample)
