@@ -6,7 +6,8 @@ import torch
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ghostnetv2_mm import GhostNetV2
-from ghostnetv2_mm.deploy import switch_model_to_deploy
+from ghostnetv2_mm.deploy import (PointwiseConv2d, compile_for_inference,
+                                  switch_model_to_deploy)
 from helpers import assert_close_to_scale, randomize_norms
 
 ALL = (0, 1, 2, 3, 4, 5)
@@ -78,25 +79,58 @@ def test_channels_last_matches(official_model):
         assert_close_to_scale(cl(x), ref)
 
 
-@pytest.mark.parametrize('deploy', [False, True])
-def test_dynamo_sees_no_graph_breaks(deploy):
+@pytest.mark.parametrize('deploy,channels_last', [(False, False), (True, False),
+                                                   (True, True)])
+def test_dynamo_sees_no_graph_breaks(deploy, channels_last):
     model = randomize_norms(GhostNetV2(out_indices=ALL)).eval()
+    x = torch.randn(1, 3, 96, 128)
     if deploy:
         model.switch_to_deploy()
+    if channels_last:  # the deploy model's GEMM path for 1x1 convs is traced
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
     torch._dynamo.reset()
-    explanation = torch._dynamo.explain(model)(torch.randn(1, 3, 96, 128))
+    explanation = torch._dynamo.explain(model)(x)
     assert explanation.graph_break_count == 0, explanation.break_reasons
     assert explanation.graph_count == 1
 
 
-def test_compiled_deploy_backbone_matches(official_model):
+def test_compile_for_inference_matches(official_model):
+    """What the README and the benchmark use: deploy + channels_last +
+    torch.compile with freezing, at an odd, non-square size."""
     deployed = copy.deepcopy(official_model).switch_to_deploy()
     deployed = deployed.to(memory_format=torch.channels_last)
     torch._dynamo.reset()
-    compiled = torch.compile(deployed)
-    x = torch.randn(1, 3, 161, 97).contiguous(memory_format=torch.channels_last)
+    compiled = compile_for_inference(deployed)
+    x = torch.randn(1, 3, 161, 97)
     with torch.no_grad():
-        assert_close_to_scale(compiled(x), official_model(x))
+        ref = official_model(x)
+    out = compiled(x.contiguous(memory_format=torch.channels_last))
+    assert_close_to_scale(out, ref)
+    assert out[0].grad_fn is None  # run under no_grad, as a frozen graph must
+
+
+def test_deploy_runs_pointwise_convs_as_gemms(official_model):
+    deployed = copy.deepcopy(official_model).switch_to_deploy()
+    pointwise = [m for m in deployed.modules() if isinstance(m, PointwiseConv2d)]
+    plain_1x1 = [m for m in deployed.modules() if type(m) is torch.nn.Conv2d
+                 and m.kernel_size == (1, 1) and m.stride == (1, 1)]
+    assert len(pointwise) == 66 and not plain_1x1  # every stride-1 1x1 conv, blocks.9 too
+    conv = pointwise[10]
+    for hw in [(13, 9), (1, 1)]:  # a feature map and an SE-style 1x1 map
+        x = torch.randn(2, conv.in_channels, *hw)
+        with torch.no_grad():
+            ref = torch.nn.functional.conv2d(x, conv.weight, conv.bias)
+            gemm = conv(x.contiguous(memory_format=torch.channels_last))
+            nchw = conv(x)
+        assert gemm.is_contiguous(memory_format=torch.channels_last)
+        assert (gemm - ref).abs().max() <= 1e-5 * ref.abs().max()
+        if hw != (1, 1):  # a 1x1 map is channels_last too: GEMM either way
+            assert torch.equal(nchw, ref)  # other layouts take the plain conv
+    big = torch.randn(1, conv.in_channels, 160, 160).contiguous(
+        memory_format=torch.channels_last)
+    with torch.no_grad():  # large maps: oneDNN's conv, bit-equal to F.conv2d
+        assert torch.equal(conv(big), torch.nn.functional.conv2d(big, conv.weight, conv.bias))
 
 
 def test_switch_model_to_deploy_folds_neck_and_head():

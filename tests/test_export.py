@@ -8,6 +8,7 @@ import torch
 
 from ghostnetv2_mm import GhostNetV2
 from ghostnetv2_mm.export import export_onnx, exportable, onnx_session
+from helpers import randomize_norms
 
 ALL = (0, 1, 2, 3, 4, 5)
 
@@ -37,19 +38,69 @@ def test_onnxruntime_matches_pytorch(exported, shape):
         assert np.abs(out - ref).max() <= 1e-4 * np.abs(ref).max()
 
 
-def test_graph_has_no_batchnorm_and_plain_resize_gates(exported):
+def test_graph_has_no_batchnorm_no_concat_and_plain_resize_gates(exported):
     _, path, _ = exported
     graph = onnx.load(path).graph
     ops = [node.op_type for node in graph.node]
     assert 'BatchNormalization' not in ops
+    assert 'Concat' not in ops  # Ghost modules exported concat-free
+    # each gate's size is Shape(gated tensor) itself: no Gather/Unsqueeze plumbing
+    assert not {'Gather', 'Unsqueeze', 'Cast'} & set(ops)
+    producer = {out: node for node in graph.node for out in node.output}
+    consumers = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
     resizes = [n for n in graph.node if n.op_type == 'Resize']
     assert len(resizes) == 14  # one per DFC gate
     for node in resizes:
         attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
         assert attrs['mode'] == b'nearest'
-        assert node.input[3], 'Resize must take explicit output sizes'
+        assert attrs['coordinate_transformation_mode'] == b'asymmetric'
+        assert attrs['nearest_mode'] == b'floor'
+        shape = producer[node.input[3]]
+        assert shape.op_type == 'Shape', 'Resize must take explicit output sizes'
+        # ... of the very tensor the resized gate multiplies
+        (mul,) = consumers[node.output[0]]
+        assert mul.op_type == 'Mul' and shape.input[0] in mul.input
     dims = graph.input[0].type.tensor_type.shape.dim
     assert [d.dim_param for d in dims] == ['batch', '', 'height', 'width']
+
+
+def test_authors_graph_export_matches_too(official_checkpoint, tmp_path):
+    """The benchmark's reference: the unfused model exported with the stock
+    F.interpolate resize (``compact_export=False``), as the authors' code exports."""
+    from ghostnetv2_mm.models.layers import DFCAttention
+    model = GhostNetV2(init_cfg=dict(type='Pretrained', checkpoint=str(official_checkpoint)))
+    model.init_weights()
+    model.eval()
+    authors = copy.deepcopy(model)
+    for m in authors.modules():
+        if isinstance(m, DFCAttention):
+            m.compact_export = False
+    path = str(tmp_path / 'authors.onnx')
+    names = export_onnx(exportable(authors, deploy=False), torch.randn(1, 3, 64, 96), path)
+    ops = [n.op_type for n in onnx.load(path).graph.node]
+    assert ops.count('Concat') > 14 and 'Gather' in ops  # stock size plumbing, Ghost concats
+    _assert_onnxruntime_matches(model, path, names, torch.randn(1, 3, 75, 101))
+
+
+def test_bilinear_gate_exports(tmp_path):
+    model = randomize_norms(GhostNetV2(dfc_upsample='bilinear')).eval()
+    path = str(tmp_path / 'bilinear.onnx')
+    names = export_onnx(exportable(copy.deepcopy(model)), torch.randn(1, 3, 64, 64), path)
+    _assert_onnxruntime_matches(model, path, names, torch.randn(1, 3, 99, 70))
+
+
+def _assert_onnxruntime_matches(model, path, names, x):
+    with torch.no_grad():
+        refs = model(x)
+    outs = onnx_session(path).run(names, {'input': x.numpy()})
+    assert len(outs) == len(refs)
+    for out, ref in zip(outs, refs):
+        ref = ref.numpy()
+        assert out.shape == ref.shape
+        assert np.abs(out - ref).max() <= 1e-4 * np.abs(ref).max()
 
 
 def test_dilated_backbone_exports(official_checkpoint, tmp_path):

@@ -105,12 +105,12 @@ class GhostModule(nn.Module):
         half gets the activation twice. Returns whether it merged.
         """
         primary, cheap = self.primary_conv[0], self.cheap_operation[0]
-        acts = [m for m in self.primary_conv[1:] if not isinstance(m, nn.Identity)]
-        if acts and not all(type(m) in IDEMPOTENT_ACTS for m in acts):
-            return False
         if primary.bias is None or cheap.bias is None:
             raise RuntimeError('GhostModule.merge_for_deploy needs the norms folded '
                                'into the convs first (switch_to_deploy does that)')
+        acts = [m for m in self.primary_conv[1:] if not isinstance(m, nn.Identity)]
+        if acts and not all(type(m) in IDEMPOTENT_ACTS for m in acts):
+            return False
         init, new = primary.out_channels, self.out_channels - primary.out_channels
         # cheap channel j is computed from primary channel j // (ratio - 1)
         source = torch.arange(new) // (cheap.out_channels // init)

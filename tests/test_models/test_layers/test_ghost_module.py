@@ -41,3 +41,45 @@ def test_attn_ghost_module_applies_gate():
         ratio = gated(x) / plain(x).clamp_min(1e-6)
     nonzero = plain(x) > 1e-3
     assert (ratio[nonzero] < 1).all()  # sigmoid gate shrinks every activation
+
+
+def _folded(module):
+    """An eval-mode Ghost module with trained-like norms, folded as deploy does."""
+    from ghostnetv2_mm.deploy import drop_identities, fold_batchnorms
+    from helpers import randomize_norms
+    return drop_identities(fold_batchnorms(randomize_norms(module).eval()))
+
+
+@pytest.mark.parametrize('in_ch,out_ch,ratio,use_act,dilation', [
+    (8, 16, 2, True, 1),    # ghost1 with ReLU
+    (16, 8, 2, False, 1),   # projecting ghost2, no activation
+    (8, 7, 2, True, 1),     # odd width: the concat was sliced
+    (6, 12, 3, True, 1),    # two cheap channels per primary channel
+    (8, 16, 2, True, 2),    # dilated cheap conv (output_stride < 32)
+])
+def test_merge_for_deploy_gives_the_concat_values_without_a_concat(
+        in_ch, out_ch, ratio, use_act, dilation):
+    module = GhostModule(in_ch, out_ch, ratio=ratio, use_act=use_act,
+                         dilation=dilation, dfc=dict(dfc_kernel_size=5))
+    folded = _folded(module)
+    x = torch.randn(2, in_ch, 13, 10)
+    with torch.no_grad():
+        ref = folded(x)
+        assert folded.merge_for_deploy()
+        out = folded(x)
+    assert folded.primary_conv is None and folded.cheap_operation is None
+    conv, dw = [m for m in folded.merged if isinstance(m, torch.nn.Conv2d)]
+    assert conv.out_channels == dw.groups == out_ch  # writes the full width at once
+    assert out.shape == ref.shape
+    assert (out - ref).abs().max() <= 1e-5 * ref.abs().max()
+
+
+def test_merge_for_deploy_keeps_the_concat_for_non_idempotent_activations():
+    module = _folded(GhostModule(8, 16, act_cfg=dict(type='HSwish')))
+    assert not module.merge_for_deploy()  # hswish(hswish(x)) != hswish(x)
+    assert module.merged is None and module.primary_conv is not None
+
+
+def test_merge_for_deploy_needs_folded_norms():
+    with pytest.raises(RuntimeError, match='norms folded'):
+        GhostModule(8, 16).eval().merge_for_deploy()
