@@ -3,8 +3,8 @@
 Post-processing (box decoding, NMS, argmax) stays in Python: only the tensor
 network (backbone, neck, head outputs) is exported, with dynamic batch,
 height and width. The model is switched to deploy mode first by default, so
-the graph has no BatchNormalization left, the Ghost modules are concat-free
-(:func:`merge_ghost_modules`) and the DFC gate's resize is one ``Resize``
+the graph has no BatchNormalization left, the narrower Ghost modules are
+concat-free (:func:`merge_ghost_modules`, onnxruntime's crossover) and the DFC gate's resize is one ``Resize``
 to the gated feature's runtime shape.
 """
 import warnings
@@ -12,7 +12,7 @@ import warnings
 import torch
 import torch.nn as nn
 
-from .deploy import merge_ghost_modules, switch_model_to_deploy
+from .deploy import MERGE_MAX_IN_CHANNELS, merge_ghost_modules, switch_model_to_deploy
 
 
 def _flatten(outputs):
@@ -41,10 +41,11 @@ def exportable(model, deploy=True):
     model.eval()
     if hasattr(model, 'backbone') and hasattr(model, '_forward'):
         if deploy:
-            merge_ghost_modules(switch_model_to_deploy(model))
+            merge_ghost_modules(switch_model_to_deploy(model),
+                                MERGE_MAX_IN_CHANNELS['graph'])
         return NetworkPart(model).eval()
     if deploy and hasattr(model, 'switch_to_deploy'):
-        merge_ghost_modules(model.switch_to_deploy())
+        merge_ghost_modules(model.switch_to_deploy(), MERGE_MAX_IN_CHANNELS['graph'])
     return model
 
 

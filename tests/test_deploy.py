@@ -116,6 +116,10 @@ def test_deploy_runs_pointwise_convs_as_gemms(official_model):
     plain_1x1 = [m for m in deployed.modules() if type(m) is torch.nn.Conv2d
                  and m.kernel_size == (1, 1) and m.stride == (1, 1)]
     assert len(pointwise) == 66 and not plain_1x1  # every stride-1 1x1 conv, blocks.9 too
+    merged = [name for name, m in deployed.named_modules() if name.endswith('.merged')]
+    # concat-free where PyTorch gains (<= 24 inputs): the high-resolution modules
+    assert merged == ['blocks.0.0.ghost1.merged', 'blocks.0.0.ghost2.merged'] + [
+        f'blocks.{i}.0.ghost1.merged' for i in (1, 2, 3)]
     conv = pointwise[10]
     for hw in [(13, 9), (1, 1)]:  # a feature map and an SE-style 1x1 map
         x = torch.randn(2, conv.in_channels, *hw)

@@ -38,12 +38,14 @@ def test_onnxruntime_matches_pytorch(exported, shape):
         assert np.abs(out - ref).max() <= 1e-4 * np.abs(ref).max()
 
 
-def test_graph_has_no_batchnorm_no_concat_and_plain_resize_gates(exported):
+def test_graph_has_no_batchnorm_merged_ghosts_and_plain_resize_gates(exported):
     _, path, _ = exported
     graph = onnx.load(path).graph
     ops = [node.op_type for node in graph.node]
     assert 'BatchNormalization' not in ops
-    assert 'Concat' not in ops  # Ghost modules exported concat-free
+    # Ghost modules with <= 120 input channels are exported concat-free; the
+    # 15 wider ones (11 projecting ghost2, 4 stage-4 ghost1) keep their concat
+    assert ops.count('Concat') == 15
     # each gate's size is Shape(gated tensor) itself: no Gather/Unsqueeze plumbing
     assert not {'Gather', 'Unsqueeze', 'Cast'} & set(ops)
     producer = {out: node for node in graph.node for out in node.output}

@@ -11,8 +11,8 @@ from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...checkpoint import load_pretrained
-from ...deploy import (check_foldable, drop_identities, fold_batchnorms,
-                       use_pointwise_gemm)
+from ...deploy import (MERGE_MAX_IN_CHANNELS, check_foldable, drop_identities,
+                       fold_batchnorms, merge_ghost_modules, use_pointwise_gemm)
 from ...registry import register_backbone
 from ..layers import GhostBottleneck
 from ..layers.dfc_attention import check_dfc_options
@@ -303,7 +303,9 @@ class GhostNetV2(BaseModule):
         return self
 
     def switch_to_deploy(self):
-        """Fold every norm into the conv before it and drop the no-op layers.
+        """Fold every norm into the conv before it and drop the no-op layers;
+        make the narrow Ghost modules concat-free and run stride-1 1x1 convs as
+        GEMMs on small channels_last maps (see :mod:`ghostnetv2_mm.deploy`).
 
         The outputs stay those of the eval-mode model (up to float rounding);
         the model can no longer be trained. Idempotent.
@@ -314,6 +316,7 @@ class GhostNetV2(BaseModule):
         self.eval()
         fold_batchnorms(self)
         drop_identities(self)
+        merge_ghost_modules(self, MERGE_MAX_IN_CHANNELS['torch'])
         use_pointwise_gemm(self)
         for module in self.modules():
             if isinstance(module, nn.ReLU):

@@ -1,4 +1,5 @@
 """Ghost module: a few "primary" channels plus cheap depthwise "ghost" channels."""
+import copy
 import math
 
 import torch
@@ -127,6 +128,6 @@ class GhostModule(nn.Module):
             dw.bias.copy_(torch.cat([torch.zeros(init), cheap.bias[:new]]))
         conv.to(primary.weight)
         dw.to(primary.weight)
-        self.merged = nn.Sequential(conv, *acts, dw, *acts)
+        self.merged = nn.Sequential(conv, *acts, dw, *copy.deepcopy(acts))
         self.primary_conv = self.cheap_operation = None
         return True
