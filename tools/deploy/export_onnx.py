@@ -1,9 +1,10 @@
 #!/usr/bin/env python
 """Export a GhostNetV2 backbone, or a detector's / segmentor's network, to ONNX.
 
-The model is switched to deploy mode first (norms folded; ``--no-deploy``
-exports the original structure), exported with dynamic batch, height and
-width, then checked in onnxruntime against PyTorch at each ``--verify`` size.
+The model is switched to deploy mode first (norms folded, the narrower Ghost
+modules concat-free, one Resize per DFC gate; ``--no-deploy`` exports the
+original structure), exported with dynamic batch, height and width, then
+checked in onnxruntime against PyTorch at each ``--verify`` size.
 For detectors and segmentors the graph returns the raw head outputs
 (post-processing stays in Python).
 
