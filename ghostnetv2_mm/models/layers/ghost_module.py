@@ -115,19 +115,18 @@ class GhostModule(nn.Module):
         init, new = primary.out_channels, self.out_channels - primary.out_channels
         # cheap channel j is computed from primary channel j // (ratio - 1)
         source = torch.arange(new) // (cheap.out_channels // init)
+        like = dict(device=primary.weight.device, dtype=primary.weight.dtype)
         conv = nn.Conv2d(primary.in_channels, init + new, primary.kernel_size,
-                         primary.stride, primary.padding, primary.dilation)
+                         primary.stride, primary.padding, primary.dilation, **like)
         dw = nn.Conv2d(init + new, init + new, cheap.kernel_size, 1, cheap.padding,
-                       cheap.dilation, groups=init + new)
-        passthrough = torch.zeros(init, 1, *cheap.kernel_size)
+                       cheap.dilation, groups=init + new, **like)
+        passthrough = torch.zeros(init, 1, *cheap.kernel_size, **like)
         passthrough[:, :, cheap.kernel_size[0] // 2, cheap.kernel_size[1] // 2] = 1
         with torch.no_grad():
             conv.weight.copy_(torch.cat([primary.weight, primary.weight[source]]))
             conv.bias.copy_(torch.cat([primary.bias, primary.bias[source]]))
             dw.weight.copy_(torch.cat([passthrough, cheap.weight[:new]]))
-            dw.bias.copy_(torch.cat([torch.zeros(init), cheap.bias[:new]]))
-        conv.to(primary.weight)
-        dw.to(primary.weight)
+            dw.bias.copy_(torch.cat([torch.zeros(init, **like), cheap.bias[:new]]))
         self.merged = nn.Sequential(conv, *acts, dw, *copy.deepcopy(acts))
         self.primary_conv = self.cheap_operation = None
         return True

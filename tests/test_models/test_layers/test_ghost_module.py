@@ -83,3 +83,16 @@ def test_merge_for_deploy_keeps_the_concat_for_non_idempotent_activations():
 def test_merge_for_deploy_needs_folded_norms():
     with pytest.raises(RuntimeError, match='norms folded'):
         GhostModule(8, 16).eval().merge_for_deploy()
+
+
+def test_merge_for_deploy_keeps_the_modules_dtype_and_device():
+    """The merged convs are built where the folded ones live (e.g. a model moved
+    to CUDA or to float64 before switch_to_deploy)."""
+    module = _folded(GhostModule(8, 16)).double()
+    x = torch.randn(1, 8, 9, 11, dtype=torch.float64)
+    with torch.no_grad():
+        ref = module(x)
+        module.merge_for_deploy()
+        out = module(x)
+    assert all(p.dtype == torch.float64 for p in module.parameters())
+    assert torch.allclose(out, ref, rtol=0, atol=1e-12 * ref.abs().max().item())
