@@ -56,6 +56,20 @@ def test_deploy_checkpoint_reloads_into_deploy_built_model(official_model):
             assert torch.equal(a, b)
 
 
+def test_deploy_checkpoint_from_before_the_ghost_merge_still_loads(official_model):
+    """Deploy checkpoints written before the concat-free merge hold the folded
+    primary / cheap convs; they load (strictly) into the merged structure."""
+    from ghostnetv2_mm.deploy import drop_identities, fold_batchnorms
+    old_format = drop_identities(fold_batchnorms(copy.deepcopy(official_model))).state_dict()
+    assert 'blocks.0.0.ghost1.primary_conv.0.bias' in old_format
+    rebuilt = GhostNetV2(out_indices=ALL, deploy=True)
+    assert rebuilt.blocks[0][0].ghost1.merged is not None
+    rebuilt.load_state_dict(old_format, strict=True)
+    x = torch.randn(1, 3, 75, 51)
+    with torch.no_grad():
+        assert_close_to_scale(rebuilt(x), official_model(x))
+
+
 def test_training_after_deploy_is_refused(official_model):
     deployed = copy.deepcopy(official_model).switch_to_deploy()
     assert deployed.switch_to_deploy() is deployed  # idempotent

@@ -112,21 +112,47 @@ class GhostModule(nn.Module):
         acts = [m for m in self.primary_conv[1:] if not isinstance(m, nn.Identity)]
         if acts and not all(type(m) in IDEMPOTENT_ACTS for m in acts):
             return False
-        init, new = primary.out_channels, self.out_channels - primary.out_channels
-        # cheap channel j is computed from primary channel j // (ratio - 1)
-        source = torch.arange(new) // (cheap.out_channels // init)
         like = dict(device=primary.weight.device, dtype=primary.weight.dtype)
-        conv = nn.Conv2d(primary.in_channels, init + new, primary.kernel_size,
+        conv = nn.Conv2d(primary.in_channels, self.out_channels, primary.kernel_size,
                          primary.stride, primary.padding, primary.dilation, **like)
-        dw = nn.Conv2d(init + new, init + new, cheap.kernel_size, 1, cheap.padding,
-                       cheap.dilation, groups=init + new, **like)
-        passthrough = torch.zeros(init, 1, *cheap.kernel_size, **like)
-        passthrough[:, :, cheap.kernel_size[0] // 2, cheap.kernel_size[1] // 2] = 1
+        dw = nn.Conv2d(self.out_channels, self.out_channels, cheap.kernel_size, 1,
+                       cheap.padding, cheap.dilation, groups=self.out_channels, **like)
+        merged = merged_ghost_params(primary.weight, primary.bias, cheap.weight,
+                                     cheap.bias, self.out_channels)
         with torch.no_grad():
-            conv.weight.copy_(torch.cat([primary.weight, primary.weight[source]]))
-            conv.bias.copy_(torch.cat([primary.bias, primary.bias[source]]))
-            dw.weight.copy_(torch.cat([passthrough, cheap.weight[:new]]))
-            dw.bias.copy_(torch.cat([torch.zeros(init, **like), cheap.bias[:new]]))
+            for param, value in zip((conv.weight, conv.bias, dw.weight, dw.bias), merged):
+                param.copy_(value)
         self.merged = nn.Sequential(conv, *acts, dw, *copy.deepcopy(acts))
         self.primary_conv = self.cheap_operation = None
         return True
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        """Load a folded but unmerged module's keys (deploy checkpoints written
+        before the merge existed) into the merged convs, so a deploy-built
+        model reads them instead of leaving the merged convs at their
+        initial values under non-strict loading."""
+        old = [prefix + k for k in ('primary_conv.0.weight', 'primary_conv.0.bias',
+                                    'cheap_operation.0.weight', 'cheap_operation.0.bias')]
+        if self.merged is not None and all(k in state_dict for k in old):
+            convs = [name for name, m in self.merged.named_children()
+                     if isinstance(m, nn.Conv2d)]
+            merged = merged_ghost_params(*(state_dict.pop(k) for k in old),
+                                         self.out_channels)
+            names = [f'{prefix}merged.{c}.{p}' for c in convs for p in ('weight', 'bias')]
+            state_dict.update(zip(names, merged))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+
+def merged_ghost_params(primary_w, primary_b, cheap_w, cheap_b, out_channels):
+    """Weights and biases (conv, depthwise) of a concat-free Ghost module, from
+    its folded primary and cheap convs (see ``GhostModule.merge_for_deploy``)."""
+    init = primary_w.shape[0]
+    new = out_channels - init
+    # cheap channel j is computed from primary channel j // (ratio - 1)
+    source = torch.arange(new, device=primary_w.device) // (cheap_w.shape[0] // init)
+    passthrough = primary_w.new_zeros(init, 1, *cheap_w.shape[-2:])
+    passthrough[:, :, cheap_w.shape[-2] // 2, cheap_w.shape[-1] // 2] = 1
+    return (torch.cat([primary_w, primary_w[source]]),
+            torch.cat([primary_b, primary_b[source]]),
+            torch.cat([passthrough, cheap_w[:new]]),
+            torch.cat([primary_b.new_zeros(init), cheap_b[:new]]))
