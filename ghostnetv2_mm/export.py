@@ -4,8 +4,8 @@ Post-processing (box decoding, NMS, argmax) stays in Python: only the tensor
 network (backbone, neck, head outputs) is exported, with dynamic batch,
 height and width. The model is switched to deploy mode first by default, so
 the graph has no BatchNormalization left, the narrower Ghost modules are
-concat-free (:func:`merge_ghost_modules`, onnxruntime's crossover) and the DFC gate's resize is one ``Resize``
-to the gated feature's runtime shape.
+concat-free (:func:`merge_ghost_modules`, onnxruntime's crossover) and each
+DFC gate's resize is one ``Resize`` to the gated feature's runtime shape.
 """
 import warnings
 

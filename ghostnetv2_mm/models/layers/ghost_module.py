@@ -100,9 +100,9 @@ class GhostModule(nn.Module):
         primary channels through (centre tap 1, bias 0) and applies the cheap
         kernels to the copies. Same values without the concat, which costs a
         full extra memory pass in channels_last and, in onnxruntime, a layout
-        reorder per half. The primary conv does twice the multiply-adds; on
-        this network that costs less than the concat saved (see README).
-        Only for idempotent activations (ReLU, ReLU6) or none: the pass-through
+        reorder per half. The primary conv does twice the multiply-adds, so
+        it pays for narrow modules only; which ones depends on the runtime
+        (``ghostnetv2_mm.deploy.MERGE_MAX_IN_CHANNELS``). Only for idempotent activations (ReLU, ReLU6) or none: the pass-through
         half gets the activation twice. Returns whether it merged.
         """
         primary, cheap = self.primary_conv[0], self.cheap_operation[0]
