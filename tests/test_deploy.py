@@ -70,6 +70,27 @@ def test_deploy_checkpoint_from_before_the_ghost_merge_still_loads(official_mode
         assert_close_to_scale(rebuilt(x), official_model(x))
 
 
+def test_inplace_gates_and_sums_change_nothing_but_memory(official_model):
+    """Deploy applies DFC gates and shortcut sums in place when no autograd
+    runs: bit-equal to the out-of-place ops; with autograd on they stay out of
+    place, so gradients to the input still work."""
+    from ghostnetv2_mm.models.layers import DFCAttention, GhostBottleneck
+    deployed = copy.deepcopy(official_model).switch_to_deploy()
+    flagged = [m for m in deployed.modules() if isinstance(m, (DFCAttention, GhostBottleneck))]
+    assert len(flagged) == 14 + 16 and all(m.inplace for m in flagged)
+    plain = copy.deepcopy(deployed)
+    for m in plain.modules():
+        if isinstance(m, (DFCAttention, GhostBottleneck)):
+            m.inplace = False
+    x = torch.randn(1, 3, 97, 66).contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        for a, b in zip(deployed(x), plain(x)):
+            assert torch.equal(a, b)
+    x.requires_grad_(True)
+    deployed(x)[-1].sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+
+
 def test_training_after_deploy_is_refused(official_model):
     deployed = copy.deepcopy(official_model).switch_to_deploy()
     assert deployed.switch_to_deploy() is deployed  # idempotent
@@ -103,10 +124,12 @@ def test_dynamo_sees_no_graph_breaks(deploy, channels_last):
     if channels_last:  # the deploy model's GEMM path for 1x1 convs is traced
         model = model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
-    torch._dynamo.reset()
-    explanation = torch._dynamo.explain(model)(x)
-    assert explanation.graph_break_count == 0, explanation.break_reasons
-    assert explanation.graph_count == 1
+    for grad in (True, False):  # deploy's in-place ops run without autograd
+        torch._dynamo.reset()
+        with torch.set_grad_enabled(grad):
+            explanation = torch._dynamo.explain(model)(x)
+        assert explanation.graph_break_count == 0, explanation.break_reasons
+        assert explanation.graph_count == 1
 
 
 def test_compile_for_inference_matches(official_model):

@@ -14,7 +14,7 @@ from ...checkpoint import load_pretrained
 from ...deploy import (MERGE_MAX_IN_CHANNELS, check_foldable, drop_identities,
                        fold_batchnorms, merge_ghost_modules, use_pointwise_gemm)
 from ...registry import register_backbone
-from ..layers import GhostBottleneck
+from ..layers import DFCAttention, GhostBottleneck
 from ..layers.dfc_attention import check_dfc_options
 
 
@@ -304,8 +304,10 @@ class GhostNetV2(BaseModule):
 
     def switch_to_deploy(self):
         """Fold every norm into the conv before it and drop the no-op layers;
-        make the narrow Ghost modules concat-free and run stride-1 1x1 convs as
-        GEMMs on small channels_last maps (see :mod:`ghostnetv2_mm.deploy`).
+        make the narrow Ghost modules concat-free, run stride-1 1x1 convs as
+        GEMMs on small channels_last maps (see :mod:`ghostnetv2_mm.deploy`),
+        and, when no autograd runs, apply ReLUs, DFC gates and shortcut sums
+        in place.
 
         The outputs stay those of the eval-mode model (up to float rounding);
         the model can no longer be trained. Idempotent.
@@ -319,8 +321,10 @@ class GhostNetV2(BaseModule):
         merge_ghost_modules(self, MERGE_MAX_IN_CHANNELS['torch'])
         use_pointwise_gemm(self)
         for module in self.modules():
-            if isinstance(module, nn.ReLU):
-                module.inplace = True  # every ReLU here acts on a fresh conv output
+            # every ReLU, gate product and shortcut sum here acts on a fresh
+            # tensor that nothing else reads (the latter two only without autograd)
+            if isinstance(module, (nn.ReLU, GhostBottleneck, DFCAttention)):
+                module.inplace = True
         self.deployed = True
         return self
 

@@ -93,6 +93,9 @@ class DFCAttention(nn.Sequential):
         # Export the resize as one Resize sized by Shape(target); False gives
         # the stock F.interpolate export (the authors' graph, for comparison).
         self.compact_export = True
+        # Deploy mode: gate the (fresh) target in place when no autograd runs,
+        # saving a full-size allocation per gate.
+        self.inplace = False
 
     def gate(self, x):
         """The gate at the branch's (half) resolution: ``sigmoid(branch(pool(x)))``."""
@@ -111,5 +114,9 @@ class DFCAttention(nn.Sequential):
         """Return ``target * resize(gate(x))``, the authors' operation order."""
         gate = self.gate(x)
         if self.compact_export and torch.onnx.is_in_onnx_export():
-            return target * _ExportResizeLike.apply(gate, target, self.upsample)
-        return target * resize_like(gate, target, self.upsample)
+            gate = _ExportResizeLike.apply(gate, target, self.upsample)
+        else:
+            gate = resize_like(gate, target, self.upsample)
+        if self.inplace and not torch.is_grad_enabled():
+            return target.mul_(gate)
+        return target * gate

@@ -1,5 +1,6 @@
 """Ghost bottleneck: Ghost module expansion, optional strided depthwise conv and SE,
 Ghost module projection, plus a residual shortcut."""
+import torch
 import torch.nn as nn
 from mmcv.cnn import build_norm_layer
 
@@ -49,6 +50,9 @@ class GhostBottleneck(nn.Module):
         self.ghost2 = GhostModule(mid_channels, out_channels, use_act=False,
                                   norm_cfg=norm_cfg, act_cfg=act_cfg,
                                   dilation=dilation)
+        # Deploy mode: add the shortcut into the (fresh) ghost2 output in place
+        # when no autograd runs, saving a full-size allocation per block.
+        self.inplace = False
         if in_channels == out_channels and stride == 1:
             self.shortcut = nn.Sequential()
         else:
@@ -68,4 +72,6 @@ class GhostBottleneck(nn.Module):
         if self.se is not None:
             out = self.se(out)
         out = self.ghost2(out)
+        if self.inplace and not torch.is_grad_enabled():
+            return out.add_(self.shortcut(x))
         return out + self.shortcut(x)
