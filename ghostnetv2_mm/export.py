@@ -7,6 +7,7 @@ the graph has no BatchNormalization left, the narrower Ghost modules are
 concat-free (:func:`merge_ghost_modules`, onnxruntime's crossover) and each
 DFC gate's resize is one ``Resize`` to the gated feature's runtime shape.
 """
+import copy
 import warnings
 
 import torch
@@ -46,6 +47,19 @@ def exportable(model, deploy=True):
         return NetworkPart(model).eval()
     if deploy and hasattr(model, 'switch_to_deploy'):
         merge_ghost_modules(model.switch_to_deploy(), MERGE_MAX_IN_CHANNELS['graph'])
+    return model
+
+
+def authors_graph(model):
+    """A copy of ``model`` (unfused) that exports as the authors' code does: each
+    DFC gate's resize through the stock ``F.interpolate`` export, its size
+    computed by ten shape nodes, instead of one ``Shape -> Resize``. The
+    reference our exports are compared with."""
+    from .models.layers import DFCAttention
+    model = copy.deepcopy(model).eval()
+    for module in model.modules():
+        if isinstance(module, DFCAttention):
+            module.compact_export = False
     return model
 
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from ghostnetv2_mm import GhostNetV2
-from ghostnetv2_mm.export import export_onnx, exportable, onnx_session
+from ghostnetv2_mm.export import authors_graph, export_onnx, exportable, onnx_session
 from helpers import randomize_norms
 
 ALL = (0, 1, 2, 3, 4, 5)
@@ -27,15 +27,8 @@ def exported(official_checkpoint, tmp_path_factory):
 @pytest.mark.parametrize('shape', [(1, 3, 320, 320), (2, 3, 227, 301)])
 def test_onnxruntime_matches_pytorch(exported, shape):
     model, path, names = exported
-    x = torch.randn(*shape)
-    with torch.no_grad():
-        refs = model(x)
-    outs = onnx_session(path).run(names, {'input': x.numpy()})
-    assert len(outs) == len(refs) == 6
-    for out, ref in zip(outs, refs):
-        ref = ref.numpy()
-        assert out.shape == ref.shape
-        assert np.abs(out - ref).max() <= 1e-4 * np.abs(ref).max()
+    outs = _assert_onnxruntime_matches(model, path, names, torch.randn(*shape))
+    assert len(outs) == 6
 
 
 def test_graph_has_no_batchnorm_merged_ghosts_and_plain_resize_gates(exported):
@@ -71,17 +64,13 @@ def test_graph_has_no_batchnorm_merged_ghosts_and_plain_resize_gates(exported):
 
 def test_authors_graph_export_matches_too(official_checkpoint, tmp_path):
     """The benchmark's reference: the unfused model exported with the stock
-    F.interpolate resize (``compact_export=False``), as the authors' code exports."""
-    from ghostnetv2_mm.models.layers import DFCAttention
+    F.interpolate resize (``authors_graph``), as the authors' code exports."""
     model = GhostNetV2(init_cfg=dict(type='Pretrained', checkpoint=str(official_checkpoint)))
     model.init_weights()
     model.eval()
-    authors = copy.deepcopy(model)
-    for m in authors.modules():
-        if isinstance(m, DFCAttention):
-            m.compact_export = False
     path = str(tmp_path / 'authors.onnx')
-    names = export_onnx(exportable(authors, deploy=False), torch.randn(1, 3, 64, 96), path)
+    names = export_onnx(exportable(authors_graph(model), deploy=False),
+                        torch.randn(1, 3, 64, 96), path)
     ops = [n.op_type for n in onnx.load(path).graph.node]
     assert ops.count('Concat') > 14 and 'Gather' in ops  # stock size plumbing, Ghost concats
     _assert_onnxruntime_matches(model, path, names, torch.randn(1, 3, 75, 101))
@@ -103,6 +92,7 @@ def _assert_onnxruntime_matches(model, path, names, x):
         ref = ref.numpy()
         assert out.shape == ref.shape
         assert np.abs(out - ref).max() <= 1e-4 * np.abs(ref).max()
+    return outs
 
 
 def test_dilated_backbone_exports(official_checkpoint, tmp_path):
@@ -113,11 +103,5 @@ def test_dilated_backbone_exports(official_checkpoint, tmp_path):
     model.eval()
     path = str(tmp_path / 'os8.onnx')
     names = export_onnx(exportable(copy.deepcopy(model)), torch.randn(1, 3, 64, 64), path)
-    x = torch.randn(1, 3, 97, 130)
-    with torch.no_grad():
-        refs = model(x)
-    outs = onnx_session(path).run(names, {'input': x.numpy()})
+    outs = _assert_onnxruntime_matches(model, path, names, torch.randn(1, 3, 97, 130))
     assert [o.shape[-2:] for o in outs] == [(25, 33), (13, 17), (13, 17), (13, 17)]
-    for out, ref in zip(outs, refs):
-        ref = ref.numpy()
-        assert np.abs(out - ref).max() <= 1e-4 * np.abs(ref).max()

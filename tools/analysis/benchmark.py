@@ -34,8 +34,7 @@ import ghostnetv2_mm  # noqa: F401
 from ghostnetv2_mm import GhostNetV2
 from ghostnetv2_mm.analysis import ClassificationEquivalent, count_complexity
 from ghostnetv2_mm.deploy import compile_for_inference
-from ghostnetv2_mm.export import export_onnx, exportable, onnx_session
-from ghostnetv2_mm.models.layers import DFCAttention
+from ghostnetv2_mm.export import authors_graph, export_onnx, exportable, onnx_session
 from ghostnetv2_mm.utils.model_loading import build_model_from_config
 
 README_START = '<!-- benchmark:start -->'
@@ -85,7 +84,7 @@ def make_runners(model, modes, example, device, half=False):
         runners.append(Runner('compiled', compile_for_inference(dep), channels_last=True))
     if 'onnxruntime' in modes and device == 'cpu' and not half:
         for label, module in (('onnxruntime', deployed),
-                              ('onnxruntime-unfused', authors_export_module(net))):
+                              ('onnxruntime-unfused', authors_graph(net))):
             if label == 'onnxruntime-unfused' and 'onnxruntime-unfused' not in modes:
                 continue
             path = os.path.join(tempfile.mkdtemp(), f'{label}.onnx')
@@ -93,17 +92,6 @@ def make_runners(model, modes, example, device, half=False):
             session = onnx_session(path, torch.get_num_threads())
             runners.append(Runner(label, _ort_callable(session, names)))
     return runners
-
-
-def authors_export_module(net):
-    """A copy of the unfused model that exports as the authors' code does: each
-    DFC gate's resize through the stock ``F.interpolate`` export (its size
-    computed by ten shape nodes) instead of our single ``Shape -> Resize``."""
-    net = copy.deepcopy(net)
-    for module in net.modules():
-        if isinstance(module, DFCAttention):
-            module.compact_export = False
-    return net
 
 
 def _ort_callable(session, names):
