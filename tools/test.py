@@ -18,6 +18,7 @@ from mmengine.runner import Runner
 
 import ghostnetv2_mm  # noqa: F401  (registers GhostNetV2 for mmdet and mmseg)
 from ghostnetv2_mm.utils.run_config import (apply_tta, check_data_roots,
+                                            close_distributed,
                                             enable_visualization, load_config,
                                             prepare_distributed,
                                             save_test_predictions,
@@ -64,9 +65,12 @@ def main(argv=None):
     if args.deploy:
         cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [dict(type='DeployModeHook')]
     check_data_roots(cfg, ['test_dataloader'])
-    prepare_distributed(cfg)
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    return runner.test()
+    try:
+        prepare_distributed(cfg)
+        runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+        return runner.test()
+    finally:
+        close_distributed()
 
 
 if __name__ == '__main__':

@@ -20,6 +20,7 @@ from mmengine.runner import Runner
 
 import ghostnetv2_mm  # noqa: F401  (registers GhostNetV2 for mmdet and mmseg)
 from ghostnetv2_mm.utils.run_config import (apply_train_args, check_data_roots,
+                                            close_distributed,
                                             fallback_missing_pretrained,
                                             load_config, prepare_distributed,
                                             trust_local_checkpoints)
@@ -55,9 +56,12 @@ def main(argv=None):
     validates = all(cfg.get(k) is not None
                     for k in ('val_cfg', 'val_dataloader', 'val_evaluator'))
     check_data_roots(cfg, ['train_dataloader'] + (['val_dataloader'] if validates else []))
-    prepare_distributed(cfg)
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    runner.train()
+    try:
+        prepare_distributed(cfg)
+        runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+        runner.train()
+    finally:
+        close_distributed()
     return runner
 
 

@@ -303,6 +303,18 @@ def prepare_distributed(cfg):
     return cfg
 
 
+def close_distributed():
+    """Destroy the process group, if one was started, before the process exits.
+
+    A gloo process group left alive at interpreter exit still owns joinable
+    C++ threads; tearing them down then aborts the process ("terminate called
+    without an active exception", SIGABRT) after the work is done, and torchrun
+    reports the whole run as failed. It happens at random, so every tool that
+    may start a process group calls this in a ``finally``."""
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.destroy_process_group()
+
+
 def _load_local_checkpoint(filename, map_location=None):
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
