@@ -13,11 +13,9 @@ import argparse
 import os
 
 from mmengine.config import DictAction
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
 import ghostnetv2_mm  # noqa: F401  (registers GhostNetV2 for mmdet and mmseg)
-from ghostnetv2_mm.utils.run_config import (apply_tta, check_data_roots,
+from ghostnetv2_mm.utils.run_config import (apply_tta, build_runner, check_data_roots,
                                             close_distributed,
                                             enable_visualization, load_config,
                                             prepare_distributed,
@@ -67,8 +65,7 @@ def main(argv=None):
     check_data_roots(cfg, ['test_dataloader'])
     try:
         prepare_distributed(cfg)
-        runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-        return runner.test()
+        return build_runner(cfg).test()  # no name keeps the runner alive past here
     finally:
         close_distributed()
 

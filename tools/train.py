@@ -15,11 +15,10 @@ import argparse
 import os
 
 from mmengine.config import DictAction
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
 import ghostnetv2_mm  # noqa: F401  (registers GhostNetV2 for mmdet and mmseg)
-from ghostnetv2_mm.utils.run_config import (apply_train_args, check_data_roots,
+from ghostnetv2_mm.utils.run_config import (apply_train_args, build_runner,
+                                            check_data_roots,
                                             close_distributed,
                                             fallback_missing_pretrained,
                                             load_config, prepare_distributed,
@@ -58,11 +57,9 @@ def main(argv=None):
     check_data_roots(cfg, ['train_dataloader'] + (['val_dataloader'] if validates else []))
     try:
         prepare_distributed(cfg)
-        runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-        runner.train()
+        build_runner(cfg).train()  # no name keeps the runner alive past here
     finally:
         close_distributed()
-    return runner
 
 
 if __name__ == '__main__':

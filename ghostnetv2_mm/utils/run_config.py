@@ -4,6 +4,7 @@ The same tools run mmdet and mmseg configs: everything that differs between
 the two toolboxes is decided here from the config's ``default_scope``.
 """
 import datetime
+import gc
 import logging
 import os
 import os.path as osp
@@ -14,7 +15,8 @@ import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config
 from mmengine.logging import print_log
-from mmengine.runner import CheckpointLoader
+from mmengine.registry import RUNNERS
+from mmengine.runner import CheckpointLoader, Runner
 
 from ..checkpoint import load_training_checkpoint
 
@@ -306,13 +308,21 @@ def prepare_distributed(cfg):
 def close_distributed():
     """Destroy the process group, if one was started, before the process exits.
 
-    A gloo process group left alive at interpreter exit still owns joinable
-    C++ threads; tearing them down then aborts the process ("terminate called
-    without an active exception", SIGABRT) after the work is done, and torchrun
-    reports the whole run as failed. It happens at random, so every tool that
-    may start a process group calls this in a ``finally``."""
+    Call it once the runner is unreachable. A gloo process group that is still
+    alive at interpreter exit owns joinable C++ threads whose teardown aborts
+    the process ("terminate called without an active exception", SIGABRT)
+    after the work is done, at random, and torchrun then reports the run as
+    failed. ``destroy_process_group`` only drops torch's own references; the
+    DDP wrapper holds the group too, in reference cycles, hence the collection.
+    """
     if torch_dist.is_available() and torch_dist.is_initialized():
         torch_dist.destroy_process_group()
+        gc.collect()
+
+
+def build_runner(cfg):
+    """The config's runner: mmengine's ``Runner`` or its ``runner_type``."""
+    return Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
 
 
 def _load_local_checkpoint(filename, map_location=None):
