@@ -54,42 +54,136 @@ def drop_identities(module):
     return module
 
 
-class PointwiseConv2d(nn.Conv2d):
-    """A stride-1 1x1 conv that runs as one GEMM on small channels_last maps.
+def _onednn_available():
+    try:
+        return torch.backends.mkldnn.is_available() and \
+            hasattr(torch.ops.mkldnn, '_convolution_pointwise')
+    except (AttributeError, RuntimeError):
+        return False
 
-    A channels_last tensor viewed as NHWC is a (pixels x channels) matrix, so
-    the conv is exactly ``linear(x_nhwc, weight, bias)`` and the result is
-    already channels_last. On CPU this skips oneDNN's per-call overhead
-    (tens of microseconds, most of a small map's cost); on maps above
-    ``max_gemm_pixels`` oneDNN's blocked kernels win and are used. Parameter
-    names are those of ``nn.Conv2d``, so state dicts are unchanged. Traced
-    (ONNX, TorchScript) and other-layout inputs take the plain conv.
+
+HAS_ONEDNN = _onednn_available()
+if HAS_ONEDNN:  # resolved once: the overload lookup costs a microsecond a call
+    _onednn_conv = torch.ops.mkldnn._convolution_pointwise.default
+    _onednn_reorder = torch.ops.mkldnn._reorder_convolution_weight.default
+
+# Activations a DeployConv2d applies itself: oneDNN's fused attribute and its
+# scalars, and the function other routes apply in place to the fresh output.
+FUSABLE_ACTIVATIONS = {
+    nn.ReLU: ('relu', [], F.relu_),
+    nn.ReLU6: ('hardtanh', [0., 6.], functools.partial(F.hardtanh_, min_val=0., max_val=6.)),
+    nn.Sigmoid: ('sigmoid', [], torch.sigmoid_),
+}
+
+
+class DeployConv2d(nn.Conv2d):
+    """A folded conv for eager CPU inference, applying the activation after it.
+
+    Batch-1 inference of a net this light is bound by per-op overhead, not
+    arithmetic. Without autograd, on CPU and a float32 channels_last input,
+    this conv takes the cheaper of two exact routes:
+
+    * a stride-1 1x1 conv on a small map (at most ``gemm_pixels``) is one
+      GEMM on the NHWC view, ``linear(x_nhwc, weight, bias)``, whose result is
+      already channels_last;
+    * any other conv runs oneDNN's convolution with the weight reordered
+      once into oneDNN's blocked layout and the activation fused in (what
+      inductor's freezing does), instead of reordering on every call and
+      running the activation as a separate op.
+
+    Everything else (autograd, CUDA, other dtypes or layouts, tracing for
+    ONNX/TorchScript) takes ``activation(conv2d(x))``. Under ``torch.compile``
+    small 1x1 convs are traced as GEMMs up to ``compiled_gemm_pixels``, which
+    lets inductor fuse bias and ReLU into them. Parameter names are those of
+    ``nn.Conv2d``, so state dicts are unchanged; the reordered weight is a
+    cache, rebuilt whenever the weight is replaced or changed in place.
     """
 
-    max_gemm_pixels = 12800  # measured: below 160x160 (0.5 of it) the GEMM wins
+    gemm_pixels = 1024  # measured: 20x20 maps and below the GEMM wins, 40x40 up oneDNN
+    compiled_gemm_pixels = 12800  # measured under torch.compile: up to 113x113
+
+    @classmethod
+    def from_conv(cls, conv):
+        """A DeployConv2d sharing ``conv``'s parameters (``conv`` is left as is)."""
+        new = cls.__new__(cls)
+        new.__dict__.update(conv.__dict__)
+        new.__dict__['_parameters'] = dict(conv._parameters)
+        new.activation = None  # an activation layer applied by this conv
+        new._act_fn = None
+        new._onednn_attr = ('none', [])
+        new._packed = None  # (weight, (its address, version), oneDNN's copy)
+        # hot-path constants, computed once
+        new._pointwise = (conv.kernel_size == (1, 1) and conv.stride == (1, 1)
+                          and conv.padding == (0, 0) and conv.groups == 1)
+        new._geometry = (list(conv.padding), list(conv.stride), list(conv.dilation),
+                         conv.groups)
+        new._onednn = HAS_ONEDNN and conv.padding_mode == 'zeros'
+        return new
+
+    def fuse_activation(self, act):
+        """Apply ``act`` (ReLU, ReLU6, Sigmoid) in this conv from now on; False
+        if it is not fusable."""
+        if self.activation is not None or type(act) not in FUSABLE_ACTIVATIONS:
+            return False
+        self.activation = act
+        attr, scalars, self._act_fn = FUSABLE_ACTIVATIONS[type(act)]
+        self._onednn_attr = (attr, scalars)
+        return True
 
     def forward(self, x):
-        if (x.device.type == 'cpu' and x.dim() == 4
-                and x.shape[-2] * x.shape[-1] <= self.max_gemm_pixels
-                and x.is_contiguous(memory_format=torch.channels_last)
+        if torch.compiler.is_compiling():
+            return self._plain(x, self.compiled_gemm_pixels)
+        if (x.is_cpu and not torch.is_grad_enabled() and x.dtype is torch.float32
+                and x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last)
                 and not torch.jit.is_tracing()):
-            out = F.linear(x.permute(0, 2, 3, 1), self.weight.flatten(1), self.bias)
-            return out.permute(0, 3, 1, 2)
-        return super().forward(x)
+            if self._pointwise and x.shape[-2] * x.shape[-1] <= self.gemm_pixels:
+                return self._gemm(x)
+            if self._onednn and torch.backends.mkldnn.enabled:
+                return _onednn_conv(x, self._onednn_weight(), self.bias,
+                                    *self._geometry, *self._onednn_attr, '')
+        return self._plain(x, 0)
+
+    def _gemm(self, x):
+        out = F.linear(x.permute(0, 2, 3, 1), self.weight.flatten(1),
+                       self.bias).permute(0, 3, 1, 2)
+        return out if self._act_fn is None else self._act_fn(out)
+
+    def _plain(self, x, gemm_pixels):
+        """The traceable route: GEMM for small 1x1 channels_last maps, else conv2d."""
+        if self._pointwise and x.dim() == 4 and x.shape[-2] * x.shape[-1] <= gemm_pixels \
+                and x.is_contiguous(memory_format=torch.channels_last):
+            return self._gemm(x)
+        out = super().forward(x)
+        return out if self._act_fn is None else self._act_fn(out)
+
+    def _onednn_weight(self):
+        weight = self.weight
+        packed = self._packed
+        key = (weight.data_ptr(), weight._version)
+        if packed is None or packed[0] is not weight or packed[1] != key:
+            packed = self._packed = (weight, key,
+                                     _onednn_reorder(weight.detach(), *self._geometry))
+        return packed[2]
+
+    def __getstate__(self):
+        # oneDNN's opaque weight cannot be copied or pickled: rebuilt on use
+        return dict(super().__getstate__(), _packed=None)
 
 
-def use_pointwise_gemm(module):
-    """Replace every stride-1, unpadded, ungrouped 1x1 ``nn.Conv2d`` in
-    ``module`` by :class:`PointwiseConv2d` sharing its parameters (in place)."""
+def use_deploy_convs(module):
+    """Replace every plain ``nn.Conv2d`` in ``module`` by a :class:`DeployConv2d`
+    sharing its parameters, and fuse each ReLU / ReLU6 / Sigmoid that directly
+    follows a conv in an ``nn.Sequential`` into it (in place; returns ``module``)."""
     for name, child in module.named_children():
-        if type(child) is nn.Conv2d and child.kernel_size == (1, 1) \
-                and child.stride == (1, 1) and child.padding == (0, 0) \
-                and child.groups == 1 and child.padding_mode == 'zeros':
-            pointwise = PointwiseConv2d.__new__(PointwiseConv2d)
-            pointwise.__dict__.update(child.__dict__)
-            setattr(module, name, pointwise)
+        if type(child) is nn.Conv2d:
+            setattr(module, name, DeployConv2d.from_conv(child))
         else:
-            use_pointwise_gemm(child)
+            use_deploy_convs(child)
+    if isinstance(module, nn.Sequential):
+        children = list(module._modules.items())
+        for (_, conv), (name, act) in zip(children, children[1:]):
+            if isinstance(conv, DeployConv2d) and conv.fuse_activation(act):
+                del module._modules[name]
     return module
 
 

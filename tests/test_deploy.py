@@ -1,12 +1,14 @@
 """Deploy mode: folded norms give the eval-mode outputs; channels_last; compile."""
 import copy
+import pickle
+from collections import Counter
 
 import pytest
 import torch
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ghostnetv2_mm import GhostNetV2
-from ghostnetv2_mm.deploy import (PointwiseConv2d, compile_for_inference,
+from ghostnetv2_mm.deploy import (HAS_ONEDNN, DeployConv2d, compile_for_inference,
                                   switch_model_to_deploy)
 from helpers import assert_close_to_scale, randomize_norms
 
@@ -71,16 +73,17 @@ def test_deploy_checkpoint_from_before_the_ghost_merge_still_loads(official_mode
 
 
 def test_inplace_gates_and_sums_change_nothing_but_memory(official_model):
-    """Deploy applies DFC gates and shortcut sums in place when no autograd
-    runs: bit-equal to the out-of-place ops; with autograd on they stay out of
+    """Deploy applies DFC gates, SE scales and shortcut sums in place when no
+    autograd runs: bit-equal to the out-of-place ops; with autograd on they stay out of
     place, so gradients to the input still work."""
-    from ghostnetv2_mm.models.layers import DFCAttention, GhostBottleneck
+    from ghostnetv2_mm.models.layers import DFCAttention, GhostBottleneck, SqueezeExcite
+    kinds = (DFCAttention, GhostBottleneck, SqueezeExcite)
     deployed = copy.deepcopy(official_model).switch_to_deploy()
-    flagged = [m for m in deployed.modules() if isinstance(m, (DFCAttention, GhostBottleneck))]
-    assert len(flagged) == 14 + 16 and all(m.inplace for m in flagged)
+    flagged = [m for m in deployed.modules() if isinstance(m, kinds)]
+    assert len(flagged) == 14 + 16 + 7 and all(m.inplace for m in flagged)
     plain = copy.deepcopy(deployed)
     for m in plain.modules():
-        if isinstance(m, (DFCAttention, GhostBottleneck)):
+        if isinstance(m, kinds):
             m.inplace = False
     x = torch.randn(1, 3, 97, 66).contiguous(memory_format=torch.channels_last)
     with torch.no_grad():
@@ -147,31 +150,108 @@ def test_compile_for_inference_matches(official_model):
     assert out[0].grad_fn is None  # run under no_grad, as a frozen graph must
 
 
-def test_deploy_runs_pointwise_convs_as_gemms(official_model):
+def test_deploy_convs_fuse_the_activations_after_them(official_model):
     deployed = copy.deepcopy(official_model).switch_to_deploy()
-    pointwise = [m for m in deployed.modules() if isinstance(m, PointwiseConv2d)]
-    plain_1x1 = [m for m in deployed.modules() if type(m) is torch.nn.Conv2d
-                 and m.kernel_size == (1, 1) and m.stride == (1, 1)]
-    assert len(pointwise) == 66 and not plain_1x1  # every stride-1 1x1 conv, blocks.9 too
+    convs = [m for m in deployed.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs and all(isinstance(m, DeployConv2d) for m in convs)
+    fused = Counter(type(m.activation).__name__ for m in convs if m.activation is not None)
+    # stem, blocks.9, and both halves of every first Ghost module (4 of them
+    # merged: conv + depthwise); the sigmoid of every DFC gate
+    assert fused == {'ReLU': 1 + 1 + 2 * 16, 'Sigmoid': 14}
+    for seq in (m for m in deployed.modules() if isinstance(m, torch.nn.Sequential)):
+        layers = list(seq)
+        assert not any(isinstance(a, torch.nn.Conv2d) and type(b) in (
+            torch.nn.ReLU, torch.nn.Sigmoid) for a, b in zip(layers, layers[1:]))
     merged = [name for name, m in deployed.named_modules() if name.endswith('.merged')]
     # concat-free where PyTorch gains (<= 24 inputs): the high-resolution modules
     assert merged == ['blocks.0.0.ghost1.merged', 'blocks.0.0.ghost2.merged'] + [
         f'blocks.{i}.0.ghost1.merged' for i in (1, 2, 3)]
-    conv = pointwise[10]
-    for hw in [(13, 9), (1, 1)]:  # a feature map and an SE-style 1x1 map
-        x = torch.randn(2, conv.in_channels, *hw)
-        with torch.no_grad():
-            ref = torch.nn.functional.conv2d(x, conv.weight, conv.bias)
-            gemm = conv(x.contiguous(memory_format=torch.channels_last))
-            nchw = conv(x)
-        assert gemm.is_contiguous(memory_format=torch.channels_last)
-        assert (gemm - ref).abs().max() <= 1e-5 * ref.abs().max()
-        if hw != (1, 1):  # a 1x1 map is channels_last too: GEMM either way
-            assert torch.equal(nchw, ref)  # other layouts take the plain conv
-    big = torch.randn(1, conv.in_channels, 160, 160).contiguous(
-        memory_format=torch.channels_last)
-    with torch.no_grad():  # large maps: oneDNN's conv, bit-equal to F.conv2d
-        assert torch.equal(conv(big), torch.nn.functional.conv2d(big, conv.weight, conv.bias))
+
+
+def _deploy_conv(*args, act=None, **kwargs):
+    conv = torch.nn.Conv2d(*args, **kwargs)
+    torch.nn.init.normal_(conv.bias)
+    deploy = DeployConv2d.from_conv(conv)
+    if act is not None:
+        assert deploy.fuse_activation(act)
+    return deploy
+
+
+def _reference(conv, x):
+    out = torch.nn.functional.conv2d(x, conv.weight, conv.bias, conv.stride,
+                                     conv.padding, conv.dilation, conv.groups)
+    return out if conv.activation is None else conv.activation(out)
+
+
+class _Routes:
+    """Counts the calls of the two fast routes during a block."""
+
+    def __init__(self, monkeypatch):
+        import ghostnetv2_mm.deploy as deploy
+        self.calls = Counter()
+        for name in ('_onednn_conv',):
+            original = getattr(deploy, name)
+            monkeypatch.setattr(deploy, name, self._spy(name, original))
+        monkeypatch.setattr(torch.nn.functional, 'linear',
+                            self._spy('gemm', torch.nn.functional.linear))
+
+    def _spy(self, name, fn):
+        def spy(*args, **kwargs):
+            self.calls[name] += 1
+            return fn(*args, **kwargs)
+        return spy
+
+
+@pytest.mark.skipif(not HAS_ONEDNN, reason='this torch has no oneDNN')
+@pytest.mark.parametrize('act', [None, torch.nn.ReLU(), torch.nn.ReLU6(), torch.nn.Sigmoid()])
+def test_deploy_conv_routes_are_exact(monkeypatch, act):
+    routes = _Routes(monkeypatch)
+    pointwise = _deploy_conv(24, 40, 1, act=act)
+    depthwise = _deploy_conv(40, 40, (1, 5), padding=(0, 2), groups=40, act=act)
+    small = torch.randn(2, 24, 9, 13).contiguous(memory_format=torch.channels_last)
+    big = torch.randn(1, 24, 48, 40).contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        for conv, x, route in ((pointwise, small, 'gemm'), (pointwise, big, '_onednn_conv'),
+                               (depthwise, torch.randn(2, 40, 9, 13).contiguous(
+                                   memory_format=torch.channels_last), '_onednn_conv')):
+            ref = _reference(conv, x.contiguous())
+            before = routes.calls[route]
+            out = conv(x)
+            assert routes.calls[route] == before + 1
+            assert out.is_contiguous(memory_format=torch.channels_last)
+            torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
+            nchw = x.contiguous()  # other layouts: the plain conv, bit-equal
+            calls = sum(routes.calls.values())
+            assert torch.equal(conv(nchw), ref)
+            assert sum(routes.calls.values()) == calls
+
+
+@pytest.mark.skipif(not HAS_ONEDNN, reason='this torch has no oneDNN')
+def test_deploy_conv_repacks_a_changed_weight_and_copies(monkeypatch):
+    conv = _deploy_conv(16, 16, 3, padding=1, groups=16, act=torch.nn.ReLU())
+    x = torch.randn(1, 16, 12, 12).contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        conv(x)  # packs the weight
+        conv.load_state_dict({'weight': torch.randn(16, 1, 3, 3), 'bias': conv.bias * 2})
+        torch.testing.assert_close(conv(x), _reference(conv, x), rtol=1e-5, atol=1e-5)
+        conv.weight.mul_(-1)  # an in-place edit
+        torch.testing.assert_close(conv(x), _reference(conv, x), rtol=1e-5, atol=1e-5)
+        for clone in (copy.deepcopy(conv), pickle.loads(pickle.dumps(conv))):
+            assert clone._packed is None  # oneDNN's opaque copy is rebuilt, not copied
+            torch.testing.assert_close(clone(x), conv(x), rtol=0, atol=0)
+
+
+def test_deploy_conv_keeps_autograd_and_tracing_on_the_plain_conv():
+    conv = _deploy_conv(8, 8, 3, padding=1, groups=8, act=torch.nn.ReLU())
+    x = torch.randn(1, 8, 10, 10).contiguous(memory_format=torch.channels_last)
+    x.requires_grad_(True)
+    out = conv(x)
+    out.sum().backward()
+    assert x.grad is not None and conv.weight.grad is not None
+    assert torch.equal(out.detach(), _reference(conv, x.detach()))
+    traced = torch.jit.trace(conv, x.detach())
+    names = {n.kind() for n in traced.graph.nodes()}
+    assert 'aten::_convolution' in names and 'aten::relu_' in names
 
 
 def test_switch_model_to_deploy_folds_neck_and_head():

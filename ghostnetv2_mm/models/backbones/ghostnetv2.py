@@ -12,9 +12,9 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...checkpoint import load_pretrained
 from ...deploy import (MERGE_MAX_IN_CHANNELS, check_foldable, drop_identities,
-                       fold_batchnorms, merge_ghost_modules, use_pointwise_gemm)
+                       fold_batchnorms, merge_ghost_modules, use_deploy_convs)
 from ...registry import register_backbone
-from ..layers import DFCAttention, GhostBottleneck
+from ..layers import DFCAttention, GhostBottleneck, SqueezeExcite
 from ..layers.dfc_attention import check_dfc_options
 
 
@@ -304,10 +304,10 @@ class GhostNetV2(BaseModule):
 
     def switch_to_deploy(self):
         """Fold every norm into the conv before it and drop the no-op layers;
-        make the narrow Ghost modules concat-free, run stride-1 1x1 convs as
-        GEMMs on small channels_last maps (see :mod:`ghostnetv2_mm.deploy`),
-        and, when no autograd runs, apply ReLUs, DFC gates and shortcut sums
-        in place.
+        make the narrow Ghost modules concat-free; turn every conv into a
+        :class:`~ghostnetv2_mm.deploy.DeployConv2d` that applies the ReLU after
+        it (on CPU: prepacked oneDNN convs, small 1x1 convs as GEMMs); and, when
+        no autograd runs, apply DFC gates and shortcut sums in place.
 
         The outputs stay those of the eval-mode model (up to float rounding);
         the model can no longer be trained. Idempotent.
@@ -319,11 +319,16 @@ class GhostNetV2(BaseModule):
         fold_batchnorms(self)
         drop_identities(self)
         merge_ghost_modules(self, MERGE_MAX_IN_CHANNELS['torch'])
-        use_pointwise_gemm(self)
+        use_deploy_convs(self)  # fuses the ReLUs that follow convs in Sequentials
+        for owner in (self, *(m for m in self.modules() if isinstance(m, ConvBnAct))):
+            conv = owner.conv_stem if owner is self else owner.conv
+            if conv.fuse_activation(owner.act1):
+                owner.act1 = nn.Identity()
         for module in self.modules():
-            # every ReLU, gate product and shortcut sum here acts on a fresh
-            # tensor that nothing else reads (the latter two only without autograd)
-            if isinstance(module, (nn.ReLU, GhostBottleneck, DFCAttention)):
+            # every ReLU, gate product, SE scaling and shortcut sum here acts on
+            # a fresh tensor that nothing else reads (the last three only
+            # without autograd)
+            if isinstance(module, (nn.ReLU, GhostBottleneck, DFCAttention, SqueezeExcite)):
                 module.inplace = True
         self.deployed = True
         return self

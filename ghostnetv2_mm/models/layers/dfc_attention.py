@@ -57,7 +57,8 @@ class DFCAttention(nn.Sequential):
 
     The branch is the authors' ``short_conv``: a (strided) ``k x k`` conv + norm
     that matches the Ghost module's primary conv, then a horizontal ``1 x K``
-    and a vertical ``K x 1`` depthwise conv, each with a norm. Being an
+    and a vertical ``K x 1`` depthwise conv, each with a norm, and the
+    sigmoid (a layer, so deploy mode can fuse it into the last conv). Being an
     ``nn.Sequential`` keeps the authors' parameter names (``short_conv.0`` ...
     ``short_conv.5``), so released checkpoints load unchanged.
 
@@ -87,6 +88,7 @@ class DFCAttention(nn.Sequential):
             nn.Conv2d(out_channels, out_channels, (dfc_kernel_size, 1), 1,
                       (pad, 0), (dilation, 1), groups=out_channels, bias=False),
             build_norm_layer(norm_cfg, out_channels)[1],
+            nn.Sigmoid(),  # no parameters: the authors' names 0-5 are unchanged
         )
         self.downsample = downsample
         self.upsample = upsample
@@ -108,7 +110,7 @@ class DFCAttention(nn.Sequential):
             x = F.max_pool2d(x, kernel, kernel)
         for layer in self:
             x = layer(x)
-        return x.sigmoid()
+        return x
 
     def forward(self, x, target):
         """Return ``target * resize(gate(x))``, the authors' operation order."""

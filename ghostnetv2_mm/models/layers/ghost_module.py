@@ -102,14 +102,17 @@ class GhostModule(nn.Module):
         full extra memory pass in channels_last and, in onnxruntime, a layout
         reorder per half. The primary conv does twice the multiply-adds, so
         it pays for narrow modules only; which ones depends on the runtime
-        (``ghostnetv2_mm.deploy.MERGE_MAX_IN_CHANNELS``). Only for idempotent activations (ReLU, ReLU6) or none: the pass-through
-        half gets the activation twice. Returns whether it merged.
+        (``ghostnetv2_mm.deploy.MERGE_MAX_IN_CHANNELS``). Only for idempotent
+        activations (ReLU, ReLU6) or none: the pass-through half gets the
+        activation twice. Returns whether it merged.
         """
         primary, cheap = self.primary_conv[0], self.cheap_operation[0]
         if primary.bias is None or cheap.bias is None:
             raise RuntimeError('GhostModule.merge_for_deploy needs the norms folded '
                                'into the convs first (switch_to_deploy does that)')
         acts = [m for m in self.primary_conv[1:] if not isinstance(m, nn.Identity)]
+        if getattr(primary, 'activation', None) is not None:
+            acts.insert(0, primary.activation)  # a deploy conv applying its own
         if acts and not all(type(m) in IDEMPOTENT_ACTS for m in acts):
             return False
         like = dict(device=primary.weight.device, dtype=primary.weight.dtype)
