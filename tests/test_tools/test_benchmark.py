@@ -73,3 +73,37 @@ def test_timed_runs_are_spread_over_rounds_alike():
     assert timed[8:12] == ['ort'] * 4
     assert timed[12:14] == ['a', 'b']  # round 2 starts with torch again
     assert len(calls) == 6 + 3 * 2 + 7 * 2 + 3 + 7
+
+
+def test_page_faults_are_counted_per_runner():
+    """A runner that touches fresh pages on every run is charged for them; one
+    that allocates nothing is not."""
+    import mmap
+
+    import pytest
+    import torch
+    bench = _benchmark_module()
+    if bench.minor_page_faults() == 0:
+        pytest.skip('no page-fault counts on this platform')
+    pages = 512
+
+    def touch_fresh_pages(x):
+        with mmap.mmap(-1, pages * mmap.PAGESIZE) as buf:
+            for i in range(pages):
+                buf[i * mmap.PAGESIZE] = 1
+
+    runners = [bench.Runner('fresh', touch_fresh_pages), bench.Runner('idle', lambda x: None)]
+    results = bench.time_runners(runners, torch.zeros(1), warmup=1, repeat=6, device='cpu',
+                                 rounds=2)
+    assert results['fresh']['faults'] >= pages
+    assert results['idle']['faults'] < pages / 10
+
+
+def test_keep_heap_sets_glibc_thresholds():
+    import platform
+
+    import pytest
+    bench = _benchmark_module()
+    if platform.libc_ver()[0] != 'glibc':
+        pytest.skip('mallopt is glibc-only')
+    assert bench.keep_freed_memory_in_heap()

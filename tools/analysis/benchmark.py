@@ -19,6 +19,8 @@ deploy model; the README table adds the authors' graph exported as-is).
 """
 import argparse
 import copy
+import ctypes
+import ctypes.util
 import os
 import platform
 import statistics
@@ -41,6 +43,37 @@ README_START = '<!-- benchmark:start -->'
 README_END = '<!-- benchmark:end -->'
 DEFAULT_MODES = ['eager', 'deploy', 'compiled', 'onnxruntime']
 README_MODES = DEFAULT_MODES + ['onnxruntime-unfused']
+
+
+try:
+    import resource
+
+    def minor_page_faults():
+        """This process's minor page faults so far (all threads)."""
+        return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+except ImportError:  # not Unix: no counts
+    def minor_page_faults():
+        return 0
+
+
+def keep_freed_memory_in_heap():
+    """glibc only: stop returning freed memory to the OS between runs.
+
+    By default glibc gives the top of the heap back once it exceeds a trim
+    threshold that it adapts to the process's history, so a model with large
+    activations may pay page faults (the kernel zeroing fresh pages) on every
+    run in one process and none in another. mmdet's MobileNetV2 at 320x320
+    is such a model (~7000 faults, ~28 MB, per run here); the deploy
+    GhostNetV2 is not. Setting the thresholds makes every runner fault-free.
+    Returns whether it could."""
+    name = ctypes.util.find_library('c')
+    try:
+        libc = ctypes.CDLL(name)
+        m_trim_threshold, m_mmap_threshold = -1, -3
+        return bool(libc.mallopt(m_mmap_threshold, 32 << 20)
+                    and libc.mallopt(m_trim_threshold, 1 << 30))
+    except (OSError, AttributeError, TypeError):
+        return False
 
 
 # ----------------------------------------------------------------- building
@@ -119,13 +152,17 @@ def time_runners(runners, x, warmup, repeat, device, rounds=5):
     torch_runners = [r for r in runners if not getattr(r.fn, 'is_onnx', False)]
     ort_runners = [r for r in runners if getattr(r.fn, 'is_onnx', False)]
     times = {r.name: [] for r in runners}
+    faults = {r.name: 0 for r in runners}
     inputs = {r.name: r.prepare(x) for r in runners}
 
     def timed(r):
+        before = minor_page_faults()
         start = time.perf_counter()
         r.fn(inputs[r.name])
         _sync(device)
-        return (time.perf_counter() - start) * 1e3
+        elapsed = (time.perf_counter() - start) * 1e3
+        faults[r.name] += minor_page_faults() - before
+        return elapsed
 
     rounds = max(1, min(rounds, repeat))
     per_round = [repeat // rounds + (i < repeat % rounds) for i in range(rounds)]
@@ -145,7 +182,10 @@ def time_runners(runners, x, warmup, repeat, device, rounds=5):
                 timed(r)
                 times[r.name].extend(timed(r) for _ in range(count))
             time.sleep(0.05)
-    return {name: summarize(ts) for name, ts in times.items()}
+    # every timed call counted its faults, warm-ups of blocks included
+    calls = {name: len(ts) + rounds for name, ts in times.items()}
+    return {name: dict(summarize(ts), faults=faults[name] / calls[name])
+            for name, ts in times.items()}
 
 
 def summarize(ts):
@@ -269,7 +309,8 @@ def compare_models(args):
     for r in runners:
         med = results[r.name]['median']
         print(f'{r.name:28s}{fmt_time(results[r.name])}  {med / mnv2:.2f}x MobileNetV2 '
-              f'(min: {results[r.name]["min"] / mnv2_min:.2f}x)')
+              f'(min: {results[r.name]["min"] / mnv2_min:.2f}x)  '
+              f'{results[r.name]["faults"]:.0f} page faults/run')
     return results
 
 
@@ -291,17 +332,21 @@ def readme_table(args):
     eager_min = results['eager']['min']
     mnv2_min = results['mmdet MobileNetV2 eager']['min']
     stats = count_complexity(copy.deepcopy(ours), (x,))
+    heap = ('freed memory kept in the heap (`--keep-heap`)' if args.keep_heap
+            else "glibc's default heap trimming")
     rows = [f'Measured on this development machine ({environment_line("cpu")}), batch 1, '
             f'1x3x{shape[0]}x{shape[1]}, fp32, median of {args.repeat} runs after '
-            f'{args.warmup} warm-up runs; backbone `GhostNetV2({_kwargs_text(args.backbone)})`, '
+            f'{args.warmup} warm-up runs, {heap}; '
+            f'backbone `GhostNetV2({_kwargs_text(args.backbone)})`, '
             f'{stats["params"] / 1e6:.2f} M params, {stats["macs"] / 1e9:.3f} GMACs, '
             f'{stats["dfc_ops"] / 1e6:.2f} M DFC elementwise ops.',
             '',
             'Ratios are of medians, with the ratio of the fastest runs (min) after the slash: '
             'on a shared machine the noise only ever adds time, so both are shown.',
             '',
-            '| runtime | median ms | min ms | p25-p75 ms | vs our eager | vs MobileNetV2 |',
-            '|---|---|---|---|---|---|']
+            '| runtime | median ms | min ms | p25-p75 ms | vs our eager | vs MobileNetV2 '
+            '| page faults/run |',
+            '|---|---|---|---|---|---|---|']
     labels = {'eager': 'GhostNetV2 eager (unfused)',
               'deploy': 'GhostNetV2 deploy (folded, channels_last)',
               'compiled': 'GhostNetV2 deploy + torch.compile (freezing)',
@@ -312,9 +357,10 @@ def readme_table(args):
         rows.append(f'| {labels.get(r.name, r.name)} | {s["median"]:.2f} | {s["min"]:.2f} | '
                     f'{s["p25"]:.2f}-{s["p75"]:.2f} | '
                     f'{s["median"] / eager:.2f}x / {s["min"] / eager_min:.2f}x | '
-                    f'{s["median"] / mnv2:.2f}x / {s["min"] / mnv2_min:.2f}x |')
+                    f'{s["median"] / mnv2:.2f}x / {s["min"] / mnv2_min:.2f}x | '
+                    f'{s["faults"]:.0f} |')
     rows += ['', 'Regenerate: `python tools/analysis/benchmark.py --readme '
-             '--update-readme README.md`']
+             f'{"--keep-heap " if args.keep_heap else ""}--update-readme README.md`']
     return '\n'.join(rows)
 
 
@@ -362,6 +408,10 @@ def parse_args(argv=None):
     parser.add_argument('--readme', action='store_true', help='print the README table')
     parser.add_argument('--update-readme', metavar='README',
                         help='with --readme: replace the table between the markers')
+    parser.add_argument('--keep-heap', action='store_true',
+                        help='glibc: keep freed memory in the heap so no runner pays '
+                             'page faults for memory an earlier run gave back (see '
+                             'keep_freed_memory_in_heap)')
     args = parser.parse_args(argv)
     args.shape = args.shape or [[320, 320]]
     if args.modes is None and not args.readme:
@@ -378,6 +428,9 @@ def main(argv=None):
     # torch.compile measurably slows every runner timed after it on small CPUs.
     torch._inductor.config.compile_threads = 1
     torch.set_flush_denormal(True)
+    if args.keep_heap and not keep_freed_memory_in_heap():
+        print('--keep-heap: mallopt is not available here (not glibc); ignored',
+              file=sys.stderr)
     if args.readme:
         table = readme_table(args)
         print(table)
