@@ -1,9 +1,11 @@
-"""Inference-time re-parameterisation: fold every norm into its conv, drop no-ops.
+"""Inference-time re-parameterisation: fold every norm into its conv, drop no-ops,
+and run each conv (with the activation after it) the cheapest exact way.
 
-Written once for every conv + BatchNorm pair (stem, Ghost modules, the three
-in each DFC branch, depthwise convs, shortcuts, the closing 1x1 conv), using
-mmcv's ``fuse_conv_bn``; then the ``nn.Identity`` placeholders it leaves are
-removed so eager inference makes no empty module calls.
+Folding is written once for every conv + BatchNorm pair (stem, Ghost modules,
+the three in each DFC branch, depthwise convs, shortcuts, the closing 1x1
+conv), using mmcv's ``fuse_conv_bn``; then the ``nn.Identity`` placeholders it
+leaves are removed so eager inference makes no empty module calls, and every
+conv becomes a :class:`DeployConv2d`.
 """
 import functools
 
