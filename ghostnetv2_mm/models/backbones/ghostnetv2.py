@@ -307,7 +307,7 @@ class GhostNetV2(BaseModule):
         make the narrow Ghost modules concat-free; turn every conv into a
         :class:`~ghostnetv2_mm.deploy.DeployConv2d` that applies the ReLU after
         it (on CPU: prepacked oneDNN convs, small 1x1 convs as GEMMs); and, when
-        no autograd runs, apply DFC gates and shortcut sums in place.
+        no autograd runs, apply DFC gates, SE scales and shortcut sums in place.
 
         The outputs stay those of the eval-mode model (up to float rounding);
         the model can no longer be trained. Idempotent.
@@ -320,8 +320,10 @@ class GhostNetV2(BaseModule):
         drop_identities(self)
         merge_ghost_modules(self, MERGE_MAX_IN_CHANNELS['torch'])
         use_deploy_convs(self)  # fuses the ReLUs that follow convs in Sequentials
-        for owner in (self, *(m for m in self.modules() if isinstance(m, ConvBnAct))):
-            conv = owner.conv_stem if owner is self else owner.conv
+        # the two conv -> act pairs that live outside a Sequential
+        pairs = [(self, self.conv_stem)] + [(m, m.conv) for m in self.modules()
+                                            if isinstance(m, ConvBnAct)]
+        for owner, conv in pairs:
             if conv.fuse_activation(owner.act1):
                 owner.act1 = nn.Identity()
         for module in self.modules():
