@@ -33,5 +33,6 @@ setup(
         'deploy': read_requirements('deploy'),
     },
     license='Apache-2.0',
+    package_data={'ghostnetv2_mm.ops': ['*.cpp']},
     zip_safe=False,
 )

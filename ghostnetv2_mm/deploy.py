@@ -15,6 +15,8 @@ import torch.nn.functional as F
 from mmcv.cnn import fuse_conv_bn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from . import ops
+
 NORM_TYPES = (_BatchNorm, nn.GroupNorm, nn.LayerNorm, nn.InstanceNorm2d)
 
 
@@ -70,12 +72,19 @@ if HAS_ONEDNN:  # resolved once: the overload lookup costs a microsecond a call
     _onednn_reorder = torch.ops.mkldnn._reorder_convolution_weight.default
 
 # Activations a DeployConv2d applies itself: oneDNN's fused attribute and its
-# scalars, and the function other routes apply in place to the fresh output.
+# scalars, the compiled depthwise kernel's (code, lo, hi), and the function
+# other routes apply in place to the fresh output.
 FUSABLE_ACTIVATIONS = {
-    nn.ReLU: ('relu', [], F.relu_),
-    nn.ReLU6: ('hardtanh', [0., 6.], functools.partial(F.hardtanh_, min_val=0., max_val=6.)),
-    nn.Sigmoid: ('sigmoid', [], torch.sigmoid_),
+    nn.ReLU: ('relu', [], (ops.ACT_CLAMP, 0., float('inf')), F.relu_),
+    nn.ReLU6: ('hardtanh', [0., 6.], (ops.ACT_CLAMP, 0., 6.),
+               functools.partial(F.hardtanh_, min_val=0., max_val=6.)),
+    nn.Sigmoid: ('sigmoid', [], (ops.ACT_SIGMOID, 0., 0.), torch.sigmoid_),
 }
+NO_ACTIVATION = (ops.ACT_NONE, 0., 0.)
+
+# The compiled kernels (ghostnetv2_mm.ops), once use_deploy_convs has loaded
+# them; None: not loaded, disabled or not buildable here.
+_kernels = None
 
 
 class DeployConv2d(nn.Conv2d):
@@ -83,11 +92,15 @@ class DeployConv2d(nn.Conv2d):
 
     Batch-1 inference of a net this light is bound by per-op overhead, not
     arithmetic. Without autograd, on CPU and a float32 channels_last input,
-    this conv takes the cheaper of two exact routes:
+    this conv takes the cheapest of three exact routes:
 
     * a stride-1 1x1 conv on a small map (at most ``gemm_pixels``) is one
-      GEMM on the NHWC view, ``linear(x_nhwc, weight, bias)``, whose result is
+      GEMM on the NHWC view, ``addmm(bias, x_nhwc, weight.T)``, whose result is
       already channels_last;
+    * a depthwise conv on a map of at most ``kernel_pixels`` runs the compiled
+      kernel of :mod:`ghostnetv2_mm.ops` (bias and activation fused) when it
+      is available: oneDNN's per-call setup (~30 us) is several times the
+      arithmetic of most of GhostNetV2's depthwise convs;
     * any other conv runs oneDNN's convolution with the weight reordered
       once into oneDNN's blocked layout and the activation fused in (what
       inductor's freezing does), instead of reordering on every call and
@@ -97,11 +110,12 @@ class DeployConv2d(nn.Conv2d):
     ONNX/TorchScript) takes ``activation(conv2d(x))``. Under ``torch.compile``
     small 1x1 convs are traced as GEMMs up to ``compiled_gemm_pixels``, which
     lets inductor fuse bias and ReLU into them. Parameter names are those of
-    ``nn.Conv2d``, so state dicts are unchanged; the reordered weight is a
-    cache, rebuilt whenever the weight is replaced or changed in place.
+    ``nn.Conv2d``, so state dicts are unchanged; the re-laid-out weights are
+    caches, rebuilt whenever the weight is replaced or changed in place.
     """
 
     gemm_pixels = 1024  # measured: 20x20 maps and below the GEMM wins, 40x40 up oneDNN
+    kernel_pixels = 6400  # measured: up to 80x80 inputs the compiled kernel wins
     compiled_gemm_pixels = 12800  # measured under torch.compile: up to 113x113
 
     @classmethod
@@ -113,10 +127,19 @@ class DeployConv2d(nn.Conv2d):
         new.activation = None  # an activation layer applied by this conv
         new._act_fn = None
         new._onednn_attr = ('none', [])
-        new._packed = None  # (weight, (its address, version), oneDNN's copy)
+        new._kernel_act = NO_ACTIVATION
+        # weight caches: (weight, (its address, version), re-laid-out copy)
+        new._packed = None  # oneDNN's blocked layout
+        new._khwc = None  # the compiled kernel's (KH, KW, C)
+        new._gemm_weight = None  # (C_in, C_out) for addmm
         # hot-path constants, computed once
         new._pointwise = (conv.kernel_size == (1, 1) and conv.stride == (1, 1)
                           and conv.padding == (0, 0) and conv.groups == 1)
+        new._depthwise = (conv.groups == conv.in_channels == conv.out_channels
+                          and conv.padding_mode == 'zeros')
+        new._keeps_size = (conv.stride == (1, 1) and all(
+            2 * p == d * (k - 1) for p, d, k in zip(conv.padding, conv.dilation,
+                                                   conv.kernel_size)))
         new._geometry = (list(conv.padding), list(conv.stride), list(conv.dilation),
                          conv.groups)
         new._onednn = HAS_ONEDNN and conv.padding_mode == 'zeros'
@@ -128,7 +151,7 @@ class DeployConv2d(nn.Conv2d):
         if self.activation is not None or type(act) not in FUSABLE_ACTIVATIONS:
             return False
         self.activation = act
-        attr, scalars, self._act_fn = FUSABLE_ACTIVATIONS[type(act)]
+        attr, scalars, self._kernel_act, self._act_fn = FUSABLE_ACTIVATIONS[type(act)]
         self._onednn_attr = (attr, scalars)
         return True
 
@@ -138,49 +161,99 @@ class DeployConv2d(nn.Conv2d):
         if (x.is_cpu and not torch.is_grad_enabled() and x.dtype is torch.float32
                 and x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last)
                 and not torch.jit.is_tracing()):
-            if self._pointwise and x.shape[-2] * x.shape[-1] <= self.gemm_pixels:
+            pixels = x.shape[-2] * x.shape[-1]
+            if self._pointwise and pixels <= self.gemm_pixels:
                 return self._gemm(x)
+            if self._kernel_ok(pixels):
+                return self._kernel(x, False)
             if self._onednn and torch.backends.mkldnn.enabled:
-                return _onednn_conv(x, self._onednn_weight(), self.bias,
-                                    *self._geometry, *self._onednn_attr, '')
+                return _onednn_conv(x, self._cached('_packed', self._onednn_reorder),
+                                    self.bias, *self._geometry, *self._onednn_attr, '')
         return self._plain(x, 0)
 
+    def forward_concat(self, x):
+        """``cat([x, self(x)], dim=1)`` in one pass of the compiled kernel (a
+        Ghost module's output from its primary half), or ``None`` where that
+        route does not apply: the caller then runs the conv and the concat."""
+        if (x.is_cpu and not torch.is_grad_enabled() and x.dtype is torch.float32
+                and x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last)
+                and not torch.jit.is_tracing() and not torch.compiler.is_compiling()
+                and self._keeps_size and self._kernel_ok(x.shape[-2] * x.shape[-1])):
+            return self._kernel(x, True)
+        return None
+
+    def _kernel_ok(self, pixels):
+        return (self._depthwise and pixels <= self.kernel_pixels and _kernels is not None
+                and self.bias is not None)
+
+    def _kernel(self, x, keep_input):
+        return _kernels.depthwise_conv_nhwc(
+            x, self._cached('_khwc', ops.pack_depthwise_weight), self.bias,
+            *self.stride, *self.padding, *self.dilation, *self._kernel_act, keep_input)
+
     def _gemm(self, x):
-        out = F.linear(x.permute(0, 2, 3, 1), self.weight.flatten(1),
-                       self.bias).permute(0, 3, 1, 2)
+        n, _, h, w = x.shape
+        rows = x.permute(0, 2, 3, 1).reshape(n * h * w, -1)
+        weight = self._cached('_gemm_weight', _gemm_layout)
+        out = (torch.mm(rows, weight) if self.bias is None
+               else torch.addmm(self.bias, rows, weight))
+        out = out.view(n, h, w, -1).permute(0, 3, 1, 2)
         return out if self._act_fn is None else self._act_fn(out)
 
     def _plain(self, x, gemm_pixels):
         """The traceable route: GEMM for small 1x1 channels_last maps, else conv2d."""
         if self._pointwise and x.dim() == 4 and x.shape[-2] * x.shape[-1] <= gemm_pixels \
                 and x.is_contiguous(memory_format=torch.channels_last):
-            return self._gemm(x)
-        out = super().forward(x)
+            out = F.linear(x.permute(0, 2, 3, 1), self.weight.flatten(1),
+                           self.bias).permute(0, 3, 1, 2)
+        else:
+            out = super().forward(x)
         return out if self._act_fn is None else self._act_fn(out)
 
-    def _onednn_weight(self):
+    def _onednn_reorder(self, weight):
+        return _onednn_reorder(weight.detach(), *self._geometry)
+
+    def _cached(self, slot, make):
+        """``make(self.weight)``, kept in ``slot`` until the weight is replaced
+        or changed in place (load_state_dict, .to(), in-place edits)."""
         weight = self.weight
-        packed = self._packed
+        entry = self.__dict__[slot]
         key = (weight.data_ptr(), weight._version)
-        if packed is None or packed[0] is not weight or packed[1] != key:
-            packed = self._packed = (weight, key,
-                                     _onednn_reorder(weight.detach(), *self._geometry))
-        return packed[2]
+        if entry is None or entry[0] is not weight or entry[1] != key:
+            entry = (weight, key, make(weight))
+            self.__dict__[slot] = entry
+        return entry[2]
 
     def __getstate__(self):
-        # oneDNN's opaque weight cannot be copied or pickled: rebuilt on use
-        return dict(super().__getstate__(), _packed=None)
+        # oneDNN's opaque weight cannot be copied or pickled; none of the
+        # caches needs to be: each is rebuilt on first use
+        return dict(super().__getstate__(), _packed=None, _khwc=None, _gemm_weight=None)
+
+
+def _gemm_layout(weight):
+    """A 1x1 conv weight ``(C_out, C_in, 1, 1)`` as addmm's ``(C_in, C_out)``."""
+    return weight.detach().flatten(1).t()
 
 
 def use_deploy_convs(module):
     """Replace every plain ``nn.Conv2d`` in ``module`` by a :class:`DeployConv2d`
     sharing its parameters, and fuse each ReLU / ReLU6 / Sigmoid that directly
-    follows a conv in an ``nn.Sequential`` into it (in place; returns ``module``)."""
+    follows a conv in an ``nn.Sequential`` into it (in place; returns ``module``).
+    Loads (building once per machine) the compiled kernels if ``module`` has
+    depthwise convs."""
+    global _kernels
+    if _kernels is None and any(type(m) is nn.Conv2d and m.groups > 1
+                                for m in module.modules()):
+        _kernels = ops.load_kernels()
+    return _replace_convs(module)
+
+
+def _replace_convs(module):
     for name, child in module.named_children():
         if type(child) is nn.Conv2d:
             setattr(module, name, DeployConv2d.from_conv(child))
         else:
-            use_deploy_convs(child)
+            _replace_convs(child)
     if isinstance(module, nn.Sequential):
         children = list(module._modules.items())
         for (_, conv), (name, act) in zip(children, children[1:]):

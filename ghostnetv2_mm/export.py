@@ -37,17 +37,21 @@ class NetworkPart(nn.Module):
         return tuple(_flatten(self.model._forward(inputs)))
 
 
-def exportable(model, deploy=True):
-    """Return the module to export: a bare backbone or a model's network part."""
+def exportable(model, deploy=True, for_graph=True):
+    """Return the module to export (or to run): a bare backbone or a model's
+    network part, switched to deploy mode if ``deploy``. ``for_graph`` also
+    makes the Ghost modules concat-free up to onnxruntime's crossover; without
+    it the model is deployed for PyTorch (eager or compiled)."""
     model.eval()
-    if hasattr(model, 'backbone') and hasattr(model, '_forward'):
-        if deploy:
-            merge_ghost_modules(switch_model_to_deploy(model),
-                                MERGE_MAX_IN_CHANNELS['graph'])
-        return NetworkPart(model).eval()
-    if deploy and hasattr(model, 'switch_to_deploy'):
-        merge_ghost_modules(model.switch_to_deploy(), MERGE_MAX_IN_CHANNELS['graph'])
-    return model
+    is_network = hasattr(model, 'backbone') and hasattr(model, '_forward')
+    if deploy:
+        if is_network:
+            switch_model_to_deploy(model)
+        elif hasattr(model, 'switch_to_deploy'):
+            model.switch_to_deploy()
+        if for_graph:
+            merge_ghost_modules(model, MERGE_MAX_IN_CHANNELS['graph'])
+    return NetworkPart(model).eval() if is_network else model
 
 
 def authors_graph(model):

@@ -105,9 +105,9 @@ def make_runners(model, modes, example, device, half=False):
     if 'eager' in modes:
         eager = copy.deepcopy(net).to(device, dtype)
         runners.append(Runner('eager', eager))
-    deployed = None
-    if {'deploy', 'compiled', 'onnxruntime'} & set(modes):
-        deployed = exportable(copy.deepcopy(model), deploy=True)
+    deployed = None  # deployed for PyTorch (eager, compiled)
+    if {'deploy', 'compiled'} & set(modes):
+        deployed = exportable(copy.deepcopy(model), deploy=True, for_graph=False)
     if 'deploy' in modes:
         dep = copy.deepcopy(deployed).to(device, dtype).to(memory_format=torch.channels_last)
         runners.append(Runner('deploy', dep, channels_last=True))
@@ -116,7 +116,7 @@ def make_runners(model, modes, example, device, half=False):
         torch._dynamo.reset()
         runners.append(Runner('compiled', compile_for_inference(dep), channels_last=True))
     if 'onnxruntime' in modes and device == 'cpu' and not half:
-        for label, module in (('onnxruntime', deployed),
+        for label, module in (('onnxruntime', exportable(copy.deepcopy(model))),
                               ('onnxruntime-unfused', authors_graph(net))):
             if label == 'onnxruntime-unfused' and 'onnxruntime-unfused' not in modes:
                 continue

@@ -11,10 +11,10 @@ from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...checkpoint import load_pretrained
-from ...deploy import (MERGE_MAX_IN_CHANNELS, check_foldable, drop_identities,
+from ...deploy import (MERGE_MAX_IN_CHANNELS, DeployConv2d, check_foldable, drop_identities,
                        fold_batchnorms, merge_ghost_modules, use_deploy_convs)
 from ...registry import register_backbone
-from ..layers import DFCAttention, GhostBottleneck, SqueezeExcite
+from ..layers import DFCAttention, GhostBottleneck, GhostModule, SqueezeExcite
 from ..layers.dfc_attention import check_dfc_options
 
 
@@ -326,6 +326,11 @@ class GhostNetV2(BaseModule):
         for owner, conv in pairs:
             if conv.fuse_activation(owner.act1):
                 owner.act1 = nn.Identity()
+        for module in self.modules():
+            if isinstance(module, GhostModule) and module.merged is None:
+                cheap = module.cheap_operation
+                module.concat_in_cheap = (len(cheap) == 1
+                                          and isinstance(cheap[0], DeployConv2d))
         for module in self.modules():
             # every ReLU, gate product, SE scaling and shortcut sum here acts on
             # a fresh tensor that nothing else reads (the last three only

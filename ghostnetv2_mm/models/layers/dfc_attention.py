@@ -52,6 +52,25 @@ class _ExportResizeLike(torch.autograd.Function):
                     coordinate_transformation_mode_s='pytorch_half_pixel')
 
 
+def _gate_doubled_in_place(target, gate):
+    """``target.mul_(nearest_resize(gate))`` for a gate of exactly half
+    ``target``'s even height and width, both channels_last, without making the
+    resized gate: viewed as NHWC, ``target`` is ``(N, h, 2, w, 2, C)`` and the
+    gate broadcasts as ``(N, h, 1, w, 1, C)`` (nearest 2x is pure repetition,
+    so the values are exactly those of resize-then-multiply). ``None`` when the
+    shapes or layouts do not allow it, or while tracing."""
+    n, c, height, width = target.shape
+    h, w = gate.shape[-2:]
+    if (height != 2 * h or width != 2 * w or gate.shape[:2] != target.shape[:2]
+            or not target.is_contiguous(memory_format=torch.channels_last)
+            or not gate.is_contiguous(memory_format=torch.channels_last)
+            or torch.jit.is_tracing() or torch.compiler.is_compiling()):
+        return None
+    target.permute(0, 2, 3, 1).view(n, h, 2, w, 2, c).mul_(
+        gate.permute(0, 2, 3, 1).view(n, h, 1, w, 1, c))
+    return target
+
+
 class DFCAttention(nn.Sequential):
     """Gate a Ghost module's output with attention from a half-resolution branch.
 
@@ -115,6 +134,10 @@ class DFCAttention(nn.Sequential):
     def forward(self, x, target):
         """Return ``target * resize(gate(x))``, the authors' operation order."""
         gate = self.gate(x)
+        if self.inplace and not torch.is_grad_enabled() and self.upsample == 'nearest':
+            gated = _gate_doubled_in_place(target, gate)
+            if gated is not None:
+                return gated
         if self.compact_export and torch.onnx.is_in_onnx_export():
             gate = _ExportResizeLike.apply(gate, target, self.upsample)
         else:

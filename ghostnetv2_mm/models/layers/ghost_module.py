@@ -78,13 +78,18 @@ class GhostModule(nn.Module):
         else:
             self.short_conv = None
         self.merged = None  # set by merge_for_deploy
+        # deploy mode: the cheap op is one DeployConv2d that can write the
+        # concatenated output itself (DeployConv2d.forward_concat)
+        self.concat_in_cheap = False
 
     def forward(self, x):
         if self.merged is not None:
             out = self.merged(x)
         else:
             x1 = self.primary_conv(x)
-            out = cat_channels(x1, self.cheap_operation(x1))
+            out = self.cheap_operation[0].forward_concat(x1) if self.concat_in_cheap else None
+            if out is None:
+                out = cat_channels(x1, self.cheap_operation(x1))
             if self.needs_slice:
                 out = out[:, :self.out_channels]
         if self.short_conv is not None:
