@@ -2,14 +2,16 @@
 import copy
 import pickle
 from collections import Counter
+from types import SimpleNamespace
 
 import pytest
 import torch
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from ghostnetv2_mm import GhostNetV2
+from ghostnetv2_mm import GhostNetV2, ops
 from ghostnetv2_mm.deploy import (HAS_ONEDNN, DeployConv2d, compile_for_inference,
-                                  switch_model_to_deploy)
+                                  switch_model_to_deploy, use_deploy_convs)
+from ghostnetv2_mm.models.layers import GhostModule
 from helpers import assert_close_to_scale, randomize_norms
 
 ALL = (0, 1, 2, 3, 4, 5)
@@ -184,16 +186,18 @@ def _reference(conv, x):
 
 
 class _Routes:
-    """Counts the calls of the two fast routes during a block."""
+    """Counts the calls of the fast routes during a block."""
 
     def __init__(self, monkeypatch):
         import ghostnetv2_mm.deploy as deploy
         self.calls = Counter()
-        for name in ('_onednn_conv',):
-            original = getattr(deploy, name)
-            monkeypatch.setattr(deploy, name, self._spy(name, original))
-        monkeypatch.setattr(torch.nn.functional, 'linear',
-                            self._spy('gemm', torch.nn.functional.linear))
+        monkeypatch.setattr(deploy, '_onednn_conv',
+                            self._spy('_onednn_conv', deploy._onednn_conv))
+        monkeypatch.setattr(torch, 'addmm', self._spy('gemm', torch.addmm))
+        if deploy._kernels is not None:
+            kernel = deploy._kernels.depthwise_conv_nhwc
+            monkeypatch.setattr(deploy, '_kernels', SimpleNamespace(
+                depthwise_conv_nhwc=self._spy('kernel', kernel)))
 
     def _spy(self, name, fn):
         def spy(*args, **kwargs):
@@ -202,28 +206,97 @@ class _Routes:
         return spy
 
 
+def _channels_last(*shape):
+    return torch.randn(*shape).contiguous(memory_format=torch.channels_last)
+
+
+@pytest.fixture
+def kernels():
+    """The compiled kernels, as deploy mode loads them (a failed build fails)."""
+    import ghostnetv2_mm.deploy as deploy
+    if not ops.kernels_enabled():
+        pytest.skip(f'compiled kernels switched off ({ops.SWITCH}=0)')
+    use_deploy_convs(torch.nn.Sequential(torch.nn.Conv2d(4, 4, 3, groups=4)))
+    assert deploy._kernels is not None, 'the compiled kernels could not be built'
+    return deploy._kernels
+
+
 @pytest.mark.skipif(not HAS_ONEDNN, reason='this torch has no oneDNN')
 @pytest.mark.parametrize('act', [None, torch.nn.ReLU(), torch.nn.ReLU6(), torch.nn.Sigmoid()])
-def test_deploy_conv_routes_are_exact(monkeypatch, act):
+def test_deploy_conv_routes_are_exact(monkeypatch, kernels, act):
     routes = _Routes(monkeypatch)
     pointwise = _deploy_conv(24, 40, 1, act=act)
     depthwise = _deploy_conv(40, 40, (1, 5), padding=(0, 2), groups=40, act=act)
-    small = torch.randn(2, 24, 9, 13).contiguous(memory_format=torch.channels_last)
-    big = torch.randn(1, 24, 48, 40).contiguous(memory_format=torch.channels_last)
+    small, big = _channels_last(2, 24, 9, 13), _channels_last(1, 24, 48, 40)
     with torch.no_grad():
         for conv, x, route in ((pointwise, small, 'gemm'), (pointwise, big, '_onednn_conv'),
-                               (depthwise, torch.randn(2, 40, 9, 13).contiguous(
-                                   memory_format=torch.channels_last), '_onednn_conv')):
+                               (depthwise, _channels_last(2, 40, 9, 13), 'kernel'),
+                               (depthwise, _channels_last(1, 40, 81, 80), '_onednn_conv')):
             ref = _reference(conv, x.contiguous())
             before = routes.calls[route]
             out = conv(x)
-            assert routes.calls[route] == before + 1
+            assert routes.calls[route] == before + 1, route
             assert out.is_contiguous(memory_format=torch.channels_last)
             torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
             nchw = x.contiguous()  # other layouts: the plain conv, bit-equal
             calls = sum(routes.calls.values())
             assert torch.equal(conv(nchw), ref)
             assert sum(routes.calls.values()) == calls
+
+
+@pytest.mark.skipif(not HAS_ONEDNN, reason='this torch has no oneDNN')
+def test_deploy_conv_without_kernels_runs_onednn(monkeypatch):
+    import ghostnetv2_mm.deploy as deploy
+    monkeypatch.setattr(deploy, '_kernels', None)  # e.g. no compiler on this machine
+    routes = _Routes(monkeypatch)
+    depthwise = _deploy_conv(16, 16, 3, padding=1, groups=16, act=torch.nn.ReLU())
+    x = _channels_last(1, 16, 10, 10)
+    with torch.no_grad():
+        torch.testing.assert_close(depthwise(x), _reference(depthwise, x),
+                                   rtol=1e-5, atol=1e-5)
+        assert depthwise.forward_concat(x) is None  # the Ghost module concatenates
+    assert routes.calls == {'_onednn_conv': 1}
+
+
+def test_deploy_conv_forward_concat_is_the_ghost_output(monkeypatch, kernels):
+    routes = _Routes(monkeypatch)
+    cheap = _deploy_conv(20, 20, 3, padding=1, groups=20, act=torch.nn.ReLU())
+    x = _channels_last(2, 20, 12, 9)
+    with torch.no_grad():
+        out = cheap.forward_concat(x)
+        assert routes.calls == {'kernel': 1}
+        torch.testing.assert_close(out, torch.cat([x, _reference(cheap, x)], 1),
+                                   rtol=1e-5, atol=1e-5)
+        x.requires_grad_(True)  # with autograd (or a strided conv): not this route
+    assert cheap.forward_concat(x) is None
+    strided = _deploy_conv(20, 20, 3, stride=2, padding=1, groups=20)
+    with torch.no_grad():
+        assert strided.forward_concat(x.detach()) is None
+
+
+def test_deployed_ghost_modules_write_their_concat_in_the_kernel(official_model, kernels,
+                                                                 monkeypatch):
+    deployed = copy.deepcopy(official_model).switch_to_deploy()
+    cheap = [m for m in deployed.modules() if isinstance(m, GhostModule)]
+    # every unmerged Ghost module: its cheap op is one deploy conv
+    assert sum(m.concat_in_cheap for m in cheap) == sum(m.merged is None for m in cheap) == 27
+    routes = _Routes(monkeypatch)
+    interpolations = Counter()
+    original = torch.nn.functional.interpolate
+
+    def spy(*args, **kwargs):
+        interpolations['resize'] += 1
+        return original(*args, **kwargs)
+    monkeypatch.setattr(torch.nn.functional, 'interpolate', spy)
+    with torch.no_grad():
+        deployed(_channels_last(1, 3, 128, 128))
+    # 27 Ghost concats in the kernel, plus the small depthwise convs
+    assert routes.calls['kernel'] >= 27
+    # every DFC gate at this size is an exact 2x: multiplied by broadcasting
+    assert interpolations['resize'] == 0
+    with torch.no_grad():
+        deployed(_channels_last(1, 3, 100, 100))  # odd gate sizes: the resize
+    assert interpolations['resize'] > 0
 
 
 @pytest.mark.skipif(not HAS_ONEDNN, reason='this torch has no oneDNN')

@@ -138,8 +138,3 @@ def pack_depthwise_weight(weight):
     """A ``(C, 1, KH, KW)`` depthwise weight as the kernel's ``(KH, KW, C)``."""
     return weight.detach()[:, 0].permute(1, 2, 0).contiguous()
 
-
-if __name__ == '__main__':  # python -m ghostnetv2_mm.ops: build now, say where
-    if load_kernels() is None:
-        sys.exit('compiled kernels not available (see the warning above)')
-    print(f'ghostnetv2_mm kernels ready in {build_directory()}')

@@ -29,7 +29,8 @@ RUNTIME = [
 ]
 EXTRAS = {
     'tests': [('pytest', 'pytest'), ('onnx', 'onnx'), ('onnxruntime', 'onnxruntime')],
-    'deploy': [('onnx', 'onnx'), ('onnxruntime', 'onnxruntime')],
+    # ninja builds the compiled deploy kernels (ghostnetv2_mm.ops)
+    'deploy': [('onnx', 'onnx'), ('onnxruntime', 'onnxruntime'), ('ninja', 'ninja')],
 }
 
 
@@ -118,6 +119,18 @@ def ensure_project():
         pip('--no-deps', '--no-build-isolation', '-e', ROOT)
 
 
+def ensure_kernels():
+    """Build the compiled deploy kernels once (about 40 s), so the first
+    switch_to_deploy() does not; a machine that cannot build them gets a
+    warning and deploy mode runs without them."""
+    check = ('import sys; from ghostnetv2_mm import ops; '
+             'sys.exit(0 if not ops.kernels_enabled() or ops.kernels_built() else 1)')
+    if not probe(check):
+        log('building the compiled deploy kernels (once per machine, ~40 s)')
+        subprocess.call([sys.executable, '-m', 'ghostnetv2_mm.ops'],
+                        cwd=os.path.expanduser('~'))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--extras', nargs='*', default=[], choices=sorted(EXTRAS),
@@ -131,6 +144,8 @@ def main():
     for extra in args.extras:
         ensure(EXTRAS[extra])
     ensure_project()
+    if 'deploy' in args.extras:
+        ensure_kernels()
 
 
 if __name__ == '__main__':
