@@ -171,25 +171,28 @@ class DeployConv2d(nn.Conv2d):
                                     self.bias, *self._geometry, *self._onednn_attr, '')
         return self._plain(x, 0)
 
-    def forward_concat(self, x):
+    def forward_concat(self, x, gate=None):
         """``cat([x, self(x)], dim=1)`` in one pass of the compiled kernel (a
-        Ghost module's output from its primary half), or ``None`` where that
-        route does not apply: the caller then runs the conv and the concat."""
+        Ghost module's output from its primary half), times ``gate`` resized
+        by repetition if one is given (half the output's even height and
+        width: a DFC gate); ``None`` where that route does not apply: the
+        caller then runs the conv, the concat and the gate."""
         if (x.is_cpu and not torch.is_grad_enabled() and x.dtype is torch.float32
                 and x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last)
                 and not torch.jit.is_tracing() and not torch.compiler.is_compiling()
                 and self._keeps_size and self._kernel_ok(x.shape[-2] * x.shape[-1])):
-            return self._kernel(x, True)
+            return self._kernel(x, True, gate)
         return None
 
     def _kernel_ok(self, pixels):
         return (self._depthwise and pixels <= self.kernel_pixels and _kernels is not None
                 and self.bias is not None)
 
-    def _kernel(self, x, keep_input):
+    def _kernel(self, x, keep_input, gate=None):
         return _kernels.depthwise_conv_nhwc(
             x, self._cached('_khwc', ops.pack_depthwise_weight), self.bias,
-            *self.stride, *self.padding, *self.dilation, *self._kernel_act, keep_input)
+            *self.stride, *self.padding, *self.dilation, *self._kernel_act, keep_input,
+            gate)
 
     def _gemm(self, x):
         n, _, h, w = x.shape

@@ -288,10 +288,21 @@ def test_deployed_ghost_modules_write_their_concat_in_the_kernel(official_model,
         interpolations['resize'] += 1
         return original(*args, **kwargs)
     monkeypatch.setattr(torch.nn.functional, 'interpolate', spy)
+    gated = Counter()
+    kernel = ops.load_kernels().depthwise_conv_nhwc
+
+    def count_gates(*args):
+        gated['gate'] += args[-1] is not None
+        return kernel(*args)
+    import ghostnetv2_mm.deploy as deploy
+    monkeypatch.setattr(deploy, '_kernels', SimpleNamespace(
+        depthwise_conv_nhwc=routes._spy('kernel', count_gates)))
     with torch.no_grad():
         deployed(_channels_last(1, 3, 128, 128))
     # 27 Ghost concats in the kernel, plus the small depthwise convs
     assert routes.calls['kernel'] >= 27
+    # the DFC gates of the 12 unmerged gated modules are applied as written
+    assert gated['gate'] == 12
     # every DFC gate at this size is an exact 2x: multiplied by broadcasting
     assert interpolations['resize'] == 0
     with torch.no_grad():

@@ -79,6 +79,22 @@ def test_keep_input_writes_the_ghost_concat(kernels, channels):
     torch.testing.assert_close(out[:, channels:], ref.relu(), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize('keep_input,channels', [(True, 10), (True, 24), (False, 19)])
+def test_gate_multiplies_by_its_nearest_2x_resize(kernels, keep_input, channels):
+    x, weight, bias, ref = _case(channels, (3, 3), (1, 1), (1, 1), (1, 1), hw=(8, 6))
+    if keep_input:
+        ref = torch.cat([x, ref], 1)
+    gate = torch.rand(2, ref.shape[1], 4, 3).contiguous(memory_format=torch.channels_last)
+    out = ops.depthwise_conv_nhwc(x, ops.pack_depthwise_weight(weight), bias, (1, 1),
+                                  (1, 1), (1, 1), keep_input=keep_input, gate=gate)
+    resized = torch.nn.functional.interpolate(gate, size=(8, 6), mode='nearest')
+    torch.testing.assert_close(out, ref * resized, rtol=1e-5, atol=1e-5)
+    with pytest.raises(RuntimeError, match='half its'):
+        ops.depthwise_conv_nhwc(x, ops.pack_depthwise_weight(weight), bias, (1, 1),
+                                (1, 1), (1, 1), keep_input=keep_input,
+                                gate=gate[:, :, :3].contiguous(memory_format=torch.channels_last))
+
+
 def test_depthwise_errors_name_the_problem(kernels):
     x, weight, bias, _ = _case(8, (3, 3), (1, 1), (1, 1), (1, 1))
     with pytest.raises(RuntimeError, match='channels_last float32'):

@@ -116,10 +116,12 @@ def kernels_built():
 
 
 def depthwise_conv_nhwc(x, weight_khwc, bias, stride, padding, dilation,
-                        act=ACT_NONE, lo=0.0, hi=float('inf'), keep_input=False):
+                        act=ACT_NONE, lo=0.0, hi=float('inf'), keep_input=False, gate=None):
     """``act(depthwise_conv2d(x) + bias)`` for a channels_last float32 CPU ``x``;
     with ``keep_input``, ``cat([x, that], dim=1)`` in one pass (the conv must
-    keep the size), which is a Ghost module's output.
+    keep the size), which is a Ghost module's output; with a ``gate`` of half
+    the output's (even) height and width, the result multiplied by the gate
+    resized by repetition (nearest 2x: the DFC attention's product).
 
     ``weight_khwc`` is the ``(C, 1, KH, KW)`` weight as a contiguous
     ``(KH, KW, C)`` tensor (:func:`pack_depthwise_weight`); ``act`` is
@@ -131,7 +133,7 @@ def depthwise_conv_nhwc(x, weight_khwc, bias, stride, padding, dilation,
                            f'{SWITCH}=0, or the build failed: see the warning)')
     return module.depthwise_conv_nhwc(x, weight_khwc, bias, stride[0], stride[1],
                                       padding[0], padding[1], dilation[0], dilation[1],
-                                      act, lo, hi, keep_input)
+                                      act, lo, hi, keep_input, gate)
 
 
 def pack_depthwise_weight(weight):

@@ -108,16 +108,32 @@ void row_channel(float* out_row, const float* x, const float* w, const float* b,
   }
 }
 
+// Multiplies one output row by its row of a half-size gate, nearest-resized
+// (each gate pixel covers 2x2 output pixels): DFC attention, applied in place.
+void gate_row(float* __restrict__ out_row, const float* __restrict__ gate_row_ptr,
+              int64_t OW, int64_t OC) {
+  for (int64_t ow = 0; ow < OW; ++ow) {
+    float* o = out_row + ow * OC;
+    const float* gp = gate_row_ptr + (ow / 2) * OC;
+    int64_t c = 0;
+    for (; c + 16 <= OC; c += 16) store<vec16>(o + c, load<vec16>(o + c) * load<vec16>(gp + c));
+    for (; c < OC; ++c) o[c] *= gp[c];
+  }
+}
+
 }  // namespace
 
 // x: (N, C, H, W) channels_last fp32; weight: (KH, KW, C) contiguous; bias: (C).
 // With keep_input the result is cat([x, conv(x)], dim=1) (a Ghost module's
 // output, written in one pass instead of a conv and a concat); the conv must
-// then keep the input's size.
+// then keep the input's size. An optional gate (N, C_out, OH / 2, OW / 2),
+// channels_last, multiplies the result, resized by repetition (GhostNetV2's
+// DFC attention with nearest upsampling, for even output sizes).
 at::Tensor depthwise_conv_nhwc(const at::Tensor& x, const at::Tensor& weight,
                                const at::Tensor& bias, int64_t stride_h, int64_t stride_w,
                                int64_t pad_h, int64_t pad_w, int64_t dil_h, int64_t dil_w,
-                               int64_t act, double lo, double hi, bool keep_input) {
+                               int64_t act, double lo, double hi, bool keep_input,
+                               const c10::optional<at::Tensor>& gate) {
   TORCH_CHECK(x.device().is_cpu() && x.scalar_type() == at::kFloat && x.dim() == 4 &&
                   x.is_contiguous(at::MemoryFormat::ChannelsLast),
               "depthwise_conv_nhwc: x must be a channels_last float32 CPU tensor");
@@ -139,6 +155,16 @@ at::Tensor depthwise_conv_nhwc(const at::Tensor& x, const at::Tensor& weight,
   TORCH_CHECK(!keep_input || (OH == H && OW == W),
               "depthwise_conv_nhwc: keep_input needs a conv that keeps the size");
   const int64_t OC = keep_input ? 2 * C : C;
+  const float* gp = nullptr;
+  if (gate.has_value()) {
+    const at::Tensor& gt = *gate;
+    TORCH_CHECK(gt.scalar_type() == at::kFloat && gt.dim() == 4 &&
+                    gt.is_contiguous(at::MemoryFormat::ChannelsLast) && gt.size(0) == N &&
+                    gt.size(1) == OC && 2 * gt.size(2) == OH && 2 * gt.size(3) == OW,
+                "depthwise_conv_nhwc: gate must be a channels_last float32 tensor of the "
+                "output's batch and channels and half its (even) height and width");
+    gp = gt.data_ptr<float>();
+  }
   auto out = at::empty({N, OC, OH, OW}, x.options().memory_format(at::MemoryFormat::ChannelsLast));
   if (out.numel() == 0) return out;
   const Geometry g{C, H, W, OW, KH, KW, stride_w, pad_w, dil_h, dil_w, OC, keep_input ? C : 0,
@@ -169,6 +195,7 @@ at::Tensor depthwise_conv_nhwc(const at::Tensor& x, const at::Tensor& weight,
         for (; c0 + 4 <= C; c0 += 4) row_block<vec4>(out_row, xn, wp, bp, c0, ih0, g);
         for (; c0 < C; ++c0) row_channel(out_row, xn, wp, bp, c0, ih0, g);
       }
+      if (gp) gate_row(out_row, gp + (n * (OH / 2) + oh / 2) * (OW / 2) * OC, OW, OC);
     }
   });
   return out;

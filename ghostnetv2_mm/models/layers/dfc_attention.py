@@ -133,7 +133,18 @@ class DFCAttention(nn.Sequential):
 
     def forward(self, x, target):
         """Return ``target * resize(gate(x))``, the authors' operation order."""
-        gate = self.gate(x)
+        return self.apply_gate(self.gate(x), target)
+
+    def can_fuse_gate(self, gate, height, width):
+        """Whether ``gate`` (from :meth:`gate`) may be applied to a
+        ``height x width`` target as an exact nearest 2x repetition while the
+        target is being written (deploy mode's Ghost concat kernel does that)."""
+        return (self.inplace and self.upsample == 'nearest' and not torch.is_grad_enabled()
+                and 2 * gate.shape[-2] == height and 2 * gate.shape[-1] == width
+                and gate.is_contiguous(memory_format=torch.channels_last))
+
+    def apply_gate(self, gate, target):
+        """``target * resize(gate)``, in place in deploy mode."""
         if self.inplace and not torch.is_grad_enabled() and self.upsample == 'nearest':
             gated = _gate_doubled_in_place(target, gate)
             if gated is not None:

@@ -85,15 +85,26 @@ class GhostModule(nn.Module):
     def forward(self, x):
         if self.merged is not None:
             out = self.merged(x)
+            gate = None
         else:
             x1 = self.primary_conv(x)
-            out = self.cheap_operation[0].forward_concat(x1) if self.concat_in_cheap else None
+            out = gate = None
+            if self.concat_in_cheap:  # deploy mode: one kernel writes the output
+                cheap = self.cheap_operation[0]
+                if self.short_conv is not None and not self.needs_slice:
+                    gate = self.short_conv.gate(x)
+                    if self.short_conv.can_fuse_gate(gate, *x1.shape[-2:]):
+                        out = cheap.forward_concat(x1, gate)
+                        if out is not None:
+                            return out  # gated as it was written
+                out = cheap.forward_concat(x1)
             if out is None:
                 out = cat_channels(x1, self.cheap_operation(x1))
             if self.needs_slice:
                 out = out[:, :self.out_channels]
         if self.short_conv is not None:
-            out = self.short_conv(x, out)
+            out = (self.short_conv(x, out) if gate is None
+                   else self.short_conv.apply_gate(gate, out))
         return out
 
     def merge_for_deploy(self):
