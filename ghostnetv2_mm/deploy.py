@@ -158,9 +158,7 @@ class DeployConv2d(nn.Conv2d):
     def forward(self, x):
         if torch.compiler.is_compiling():
             return self._plain(x, self.compiled_gemm_pixels)
-        if (x.is_cpu and not torch.is_grad_enabled() and x.dtype is torch.float32
-                and x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last)
-                and not torch.jit.is_tracing()):
+        if _fast_input(x):
             pixels = x.shape[-2] * x.shape[-1]
             if self._pointwise and pixels <= self.gemm_pixels:
                 return self._gemm(x)
@@ -177,10 +175,8 @@ class DeployConv2d(nn.Conv2d):
         by repetition if one is given (half the output's even height and
         width: a DFC gate); ``None`` where that route does not apply: the
         caller then runs the conv, the concat and the gate."""
-        if (x.is_cpu and not torch.is_grad_enabled() and x.dtype is torch.float32
-                and x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last)
-                and not torch.jit.is_tracing() and not torch.compiler.is_compiling()
-                and self._keeps_size and self._kernel_ok(x.shape[-2] * x.shape[-1])):
+        if (not torch.compiler.is_compiling() and _fast_input(x) and self._keeps_size
+                and self._kernel_ok(x.shape[-2] * x.shape[-1])):
             return self._kernel(x, True, gate)
         return None
 
@@ -231,6 +227,14 @@ class DeployConv2d(nn.Conv2d):
         # oneDNN's opaque weight cannot be copied or pickled; none of the
         # caches needs to be: each is rebuilt on first use
         return dict(super().__getstate__(), _packed=None, _khwc=None, _gemm_weight=None)
+
+
+def _fast_input(x):
+    """Whether ``x`` may take DeployConv2d's CPU routes: a float32 channels_last
+    4D CPU tensor, with no autograd and no tracing."""
+    return (x.is_cpu and not torch.is_grad_enabled() and x.dtype is torch.float32
+            and x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last)
+            and not torch.jit.is_tracing())
 
 
 def _gemm_layout(weight):
