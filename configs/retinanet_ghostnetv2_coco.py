@@ -1,31 +1,3 @@
-# RetinaNet + FPN with a GhostNetV2-1.0x backbone on COCO 2017, mmdet's 1x
-# schedule: 12 epochs, 8 GPUs x 2 images, SGD lr 0.01 (all from the base).
-# This is the setting of the RetinaNet rows the GhostNet papers compare with
-# (GhostNet 1.1x 26.6, MobileNetV2 26.7 box AP on COCO val2017):
-#   tools/dist_train.sh configs/retinanet_ghostnetv2_coco.py 8
-_base_ = [
-    'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py',
-    './_base_/ghostnetv2_channels.py',
-]
-custom_imports = dict(imports=['ghostnetv2_mm'], allow_failed_imports=False)
-
-# ImageNet weights, converted once from the authors' release with
-#   python tools/model_converters/ghostnetv2_to_mm.py ck_ghostnetv2_10.pth.tar \
-#       checkpoints/ghostnetv2_1.0_imagenet_mm.pth
-# If the file is absent, tools/train.py warns and trains from scratch (nothing
-# frozen, BN in train mode), which will not reach the paper's numbers.
-model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='GhostNetV2',
-        widen_factor=1.0,
-        out_indices=(2, 3, 4),  # stride 8 / 16 / 32 stage ends feed the FPN
-        frozen_stages=1,  # stem + stride-4 stage, like ResNet's frozen_stages=1
-        norm_eval=True,
-        init_cfg=dict(
-            type='Pretrained',
-            checkpoint='checkpoints/ghostnetv2_1.0_imagenet_mm.pth')),
-    # P3-P5 from the three stage ends, P6/P7 from extra convs on the stride-32
-    # input, as for ResNet (where C2 is skipped with start_level=1).
-    neck=dict(
-        in_channels=_base_.ghostnetv2_channels['w10'][2:5], start_level=0))
+# RetinaNet-GhostNetV2-1.0x on COCO 2017, mmdet's 1x schedule: the documented
+# entry point, the same as ghostnetv2/retinanet_ghostnetv2-1.0x_fpn_8xb2-1x_coco.py.
+_base_ = './ghostnetv2/retinanet_ghostnetv2-1.0x_fpn_8xb2-1x_coco.py'

@@ -1,11 +1,12 @@
-"""GhostNetV2 for MMDetection 3.x and MMSegmentation 1.x.
+"""GhostNetV2 for OpenMMLab toolboxes (MMDetection 3.x, MMSegmentation 1.x, ...).
 
 ``import ghostnetv2_mm`` (or ``custom_imports=dict(imports=['ghostnetv2_mm'])``
-in a config) registers ``type='GhostNetV2'`` in both toolboxes.
+in a config) registers ``GhostNetV2``, ``DFCAttention``, the deploy-mode
+builder and hooks, and (with mmseg) ``SegFolderDataset`` in mmengine's root
+registries, where every toolbox's registry finds them.
 """
-from . import datasets  # noqa: F401  (registers SegFolderDataset in mmseg)
-from . import engine  # noqa: F401  (registers DeployModeHook)
-from .models import GhostNetV2
+from . import datasets, deploy, engine  # noqa: F401  (registration)
+from .models import DFCAttention, GhostNetV2
 from .version import __version__
 
-__all__ = ['GhostNetV2', '__version__']
+__all__ = ['DFCAttention', 'GhostNetV2', '__version__']

@@ -14,6 +14,7 @@ The backbone keeps the authors' parameter names, so mapping means: drop the
 classifier head and profiling buffers, drop stages this instance does not
 build, and insist that everything else matches exactly.
 """
+import os.path as osp
 import pickle
 import re
 
@@ -71,6 +72,26 @@ def load_training_checkpoint(path, map_location='cpu'):
     ``tools/test.py``) with ``weights_only=True`` and a narrow allowlist."""
     with torch.serialization.safe_globals(training_checkpoint_globals()):
         return load_file(path, map_location)
+
+
+def use_safe_checkpoint_loader():
+    """Make mmengine read local checkpoints with :func:`load_training_checkpoint`.
+
+    mmengine 0.10's loader calls ``torch.load`` with torch's default, which
+    since torch 2.6 is ``weights_only=True`` without the types its own
+    checkpoints hold, so ``load_from``, ``--resume`` and testing a checkpoint
+    fail. Registered for local paths (mmengine's scheme ``''``); other schemes
+    (``http://``, ``open-mmlab://``, ...) are left to mmengine.
+    """
+    from mmengine.runner import CheckpointLoader
+    CheckpointLoader.register_scheme(prefixes='', loader=_load_local, force=True)
+
+
+def _load_local(filename, map_location=None):
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'checkpoint {filename} does not exist')
+    return load_training_checkpoint(filename, map_location=map_location)
 
 
 def unwrap_state_dict(obj, source='checkpoint'):

@@ -1,15 +1,10 @@
-"""The one place that puts this package's modules into mmdet's and mmseg's registries.
+"""The registries this package registers into: mmengine's root ones.
 
-mmdet and mmseg each keep their own ``MODELS`` registry (children of
-mmengine's). Registering in both lets ``backbone=dict(type='GhostNetV2')``
-build from either toolbox's configs after a single ``import ghostnetv2_mm``.
+mmdet, mmseg, mmpretrain and mmyolo each build from registries that are
+children of mmengine's, and a child that does not know a type asks its
+parent, so one registration here serves every toolbox (and needs none of
+them installed).
 """
-from mmdet.registry import MODELS as MMDET_MODELS
-from mmseg.registry import MODELS as MMSEG_MODELS
+from mmengine.registry import DATASETS, HOOKS, MODELS
 
-
-def register_backbone(cls):
-    """Class decorator: register ``cls`` under its name in mmdet and mmseg."""
-    MMDET_MODELS.register_module(module=cls)
-    MMSEG_MODELS.register_module(module=cls)
-    return cls
+__all__ = ['DATASETS', 'HOOKS', 'MODELS']

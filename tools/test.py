@@ -3,24 +3,24 @@
 
 Same command line as mmdet's and mmseg's tools/test.py:
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE|DIR]
-        [--show] [--show-dir DIR] [--tta] [--cfg-options k=v ...]
+        [--show] [--show-dir DIR] [--tta] [--deploy] [--cfg-options k=v ...]
 ``--out`` is a results .pkl for detection and a folder of PNG label maps for
-segmentation; ``--show-dir`` writes drawn boxes / colour overlays.
-Detection results saved with ``--out`` can be scored again without a model by
-tools/analysis/coco_map.py.
+segmentation; ``--show-dir`` writes drawn boxes / colour overlays; ``--deploy``
+tests the deploy-mode (norm-folded) model.
 """
 import argparse
 import os
 
 from mmengine.config import DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
 
-import ghostnetv2_mm  # noqa: F401  (registers GhostNetV2 for mmdet and mmseg)
-from ghostnetv2_mm.utils.run_config import (apply_tta, build_runner, check_data_roots,
-                                            close_distributed,
-                                            enable_visualization, load_config,
-                                            prepare_distributed,
-                                            save_test_predictions,
-                                            trust_local_checkpoints)
+import ghostnetv2_mm  # noqa: F401  (registers GhostNetV2 and friends)
+from ghostnetv2_mm.checkpoint import use_safe_checkpoint_loader
+from ghostnetv2_mm.engine.config import (apply_tta, enable_visualization, load_config,
+                                         save_test_predictions)
+from ghostnetv2_mm.engine.data_paths import check_data_roots
+from ghostnetv2_mm.engine.distributed import close_distributed, prepare_distributed
 
 
 def parse_args(argv=None):
@@ -35,8 +35,8 @@ def parse_args(argv=None):
     parser.add_argument('--wait-time', type=float, default=2, help='--show interval (s)')
     parser.add_argument('--tta', action='store_true', help='test-time augmentation')
     parser.add_argument('--deploy', action='store_true',
-                        help='fold all norms into convs after loading (deploy mode) '
-                             'and test that model')
+                        help='switch the model to deploy mode after loading the '
+                             'checkpoint and test that model')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value pairs')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -49,7 +49,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    trust_local_checkpoints()
+    use_safe_checkpoint_loader()
     if '://' not in args.checkpoint and not os.path.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
     cfg = load_config(args.config, args.cfg_options, args.launcher, args.work_dir)
@@ -65,7 +65,9 @@ def main(argv=None):
     check_data_roots(cfg, ['test_dataloader'])
     try:
         prepare_distributed(cfg)
-        return build_runner(cfg).test()  # no name keeps the runner alive past here
+        # nothing may keep the runner alive past this line (see close_distributed)
+        return (Runner.from_cfg(cfg) if 'runner_type' not in cfg
+                else RUNNERS.build(cfg)).test()
     finally:
         close_distributed()
 

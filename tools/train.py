@@ -15,14 +15,15 @@ import argparse
 import os
 
 from mmengine.config import DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
 
-import ghostnetv2_mm  # noqa: F401  (registers GhostNetV2 for mmdet and mmseg)
-from ghostnetv2_mm.utils.run_config import (apply_train_args, build_runner,
-                                            check_data_roots,
-                                            close_distributed,
-                                            fallback_missing_pretrained,
-                                            load_config, prepare_distributed,
-                                            trust_local_checkpoints)
+import ghostnetv2_mm  # noqa: F401  (registers GhostNetV2 and friends)
+from ghostnetv2_mm.checkpoint import use_safe_checkpoint_loader
+from ghostnetv2_mm.engine.config import apply_train_args, load_config
+from ghostnetv2_mm.engine.data_paths import check_data_roots
+from ghostnetv2_mm.engine.distributed import close_distributed, prepare_distributed
+from ghostnetv2_mm.engine.pretrained import fallback_missing_pretrained
 
 
 def parse_args(argv=None):
@@ -48,7 +49,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    trust_local_checkpoints()
+    use_safe_checkpoint_loader()
     cfg = load_config(args.config, args.cfg_options, args.launcher, args.work_dir)
     apply_train_args(cfg, args.amp, args.auto_scale_lr, args.resume)
     fallback_missing_pretrained(cfg)
@@ -57,7 +58,8 @@ def main(argv=None):
     check_data_roots(cfg, ['train_dataloader'] + (['val_dataloader'] if validates else []))
     try:
         prepare_distributed(cfg)
-        build_runner(cfg).train()  # no name keeps the runner alive past here
+        # nothing may keep the runner alive past this line (see close_distributed)
+        (Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)).train()
     finally:
         close_distributed()
 

@@ -7,7 +7,8 @@ panoptic classes, 0 = unlabeled) is described by its folder alone.
 import os.path as osp
 
 from mmseg.datasets import BaseSegDataset
-from mmseg.registry import DATASETS
+
+from ..registry import DATASETS
 
 
 def read_class_names(path):

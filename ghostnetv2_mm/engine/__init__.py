@@ -1,3 +1,4 @@
-from .deploy_hook import DeployModeHook
+"""Hooks (registered on import) and the run helpers behind ``tools/``."""
+from .hooks import DeployModeHook
 
 __all__ = ['DeployModeHook']

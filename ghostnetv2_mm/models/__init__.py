@@ -1,4 +1,4 @@
-from .backbones import GhostNetV2  # noqa: F401  (registers the backbone)
+from .backbones import GhostNetV2
 from .layers import DFCAttention, GhostBottleneck, GhostModule, SqueezeExcite
 
 __all__ = ['GhostNetV2', 'DFCAttention', 'GhostBottleneck', 'GhostModule',

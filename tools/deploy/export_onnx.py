@@ -23,12 +23,11 @@ import onnx
 import torch
 from mmengine.config import DictAction
 
-import ghostnetv2_mm  # noqa: F401
 from ghostnetv2_mm import GhostNetV2
-from ghostnetv2_mm.checkpoint import load_pretrained
-from ghostnetv2_mm.export import _flatten, export_onnx, exportable, onnx_session
-from ghostnetv2_mm.utils.model_loading import build_model_from_config
-from ghostnetv2_mm.utils.run_config import trust_local_checkpoints
+from ghostnetv2_mm.apis import init_model
+from ghostnetv2_mm.checkpoint import load_pretrained, use_safe_checkpoint_loader
+from ghostnetv2_mm.deploy import export_onnx, exportable, onnx_session
+from ghostnetv2_mm.deploy.export import flatten_outputs
 
 
 def parse_args(argv=None):
@@ -57,8 +56,9 @@ def main(argv=None):
     args = parse_args(argv)
     sizes = args.verify or [(320, 320), (227, 301)]
     if args.config:
-        trust_local_checkpoints()
-        model, cfg = build_model_from_config(args.config, args.checkpoint)
+        use_safe_checkpoint_loader()
+        model = init_model(args.config, args.checkpoint)
+        cfg = model.cfg
         divisor = cfg.model.get('data_preprocessor', {}).get('size_divisor') or \
             cfg.model.get('data_preprocessor', {}).get('pad_size_divisor', 1)
         if not args.verify and divisor > 1:
@@ -82,7 +82,7 @@ def main(argv=None):
     for h, w in sizes:
         x = torch.randn(1, 3, h, w)
         with torch.no_grad():
-            refs = [r.numpy() for r in _flatten(reference(x))]
+            refs = [r.numpy() for r in flatten_outputs(reference(x))]
         outs = session.run(names, {'input': x.numpy()})
         diff = max(float(np.abs(o - r).max() / max(np.abs(r).max(), 1e-12))
                    for o, r in zip(outs, refs))

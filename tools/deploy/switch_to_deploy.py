@@ -1,17 +1,18 @@
 #!/usr/bin/env python
 """Switch a trained GhostNetV2 detector / segmentor to deploy mode and save it.
 
-Builds the model from CONFIG, loads CHECKPOINT, folds every BatchNorm of the
-backbone into its conv (``backbone.switch_to_deploy()``), checks that the raw
+Builds the model from CONFIG, loads CHECKPOINT, switches its backbone to
+deploy mode (``ghostnetv2_mm.deploy.switch_to_deploy``), checks that the raw
 network outputs are unchanged at an odd, non-square size, and writes
 
 * ``OUT.pth``: the deploy checkpoint (state dict + meta), and
-* ``OUT.py``: the config with ``model.backbone.deploy=True``, which builds the
-  folded structure so that ``tools/test.py OUT.py OUT.pth`` evaluates it.
+* ``OUT.py``: the config with ``model.backbone.type='DeployedGhostNetV2'``,
+  which builds the deployed structure, so that ``tools/test.py OUT.py
+  OUT.pth`` (or ``init_detector`` / ``init_model``) evaluates it.
 
-Neck and head norms are left as they are in the saved checkpoint (their
-configs build them unfolded); ``tools/test.py --deploy`` and the ONNX export
-fold those too, at load time.
+Neck and head norms stay as they are in the saved checkpoint (their configs
+build them unfolded); ``tools/test.py --deploy`` and the ONNX export fold
+those too, at load time.
 
     python tools/deploy/switch_to_deploy.py CONFIG CHECKPOINT work_dirs/deploy/model
 """
@@ -23,10 +24,10 @@ import sys
 import torch
 from mmengine.config import DictAction
 
-import ghostnetv2_mm  # noqa: F401
-from ghostnetv2_mm.export import NetworkPart
-from ghostnetv2_mm.utils.model_loading import build_model_from_config
-from ghostnetv2_mm.utils.run_config import trust_local_checkpoints
+from ghostnetv2_mm import GhostNetV2
+from ghostnetv2_mm.apis import init_model
+from ghostnetv2_mm.checkpoint import use_safe_checkpoint_loader
+from ghostnetv2_mm.deploy import NetworkPart, switch_to_deploy
 
 
 def max_relative_diff(outs, refs):
@@ -46,15 +47,16 @@ def main(argv=None):
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(argv)
 
-    trust_local_checkpoints()
-    model, cfg = build_model_from_config(args.config, args.checkpoint, args.cfg_options)
-    if not hasattr(model.backbone, 'switch_to_deploy'):
-        sys.exit(f'error: the backbone {type(model.backbone).__name__} has no '
-                 f'switch_to_deploy()')
+    use_safe_checkpoint_loader()
+    model = init_model(args.config, args.checkpoint, cfg_options=args.cfg_options)
+    cfg = model.cfg
+    if not isinstance(model.backbone, GhostNetV2):
+        sys.exit(f'error: the backbone is a {type(model.backbone).__name__}, not a '
+                 f'GhostNetV2')
     x = torch.randn(1, 3, *args.shape)
     with torch.no_grad():
         refs = NetworkPart(model)(x)
-        model.backbone.switch_to_deploy()
+        switch_to_deploy(model.backbone)
         outs = NetworkPart(model)(x)
     diff = max_relative_diff(outs, refs)
     print(f'max |deploy - original| / output scale at 1x3x{args.shape[0]}x'
@@ -64,11 +66,13 @@ def main(argv=None):
 
     out_dir = os.path.dirname(os.path.abspath(args.out))
     os.makedirs(out_dir, exist_ok=True)
-    torch.save(dict(state_dict=model.state_dict(),
-                    meta=dict(deploy=True, source=os.path.abspath(args.checkpoint))),
+    meta = dict(deploy=True, source=os.path.abspath(args.checkpoint))
+    if getattr(model, 'dataset_meta', None):
+        meta['dataset_meta'] = model.dataset_meta
+    torch.save(dict(state_dict=model.state_dict(), meta=meta),
                args.out + '.pth')
     deploy_cfg = copy.deepcopy(cfg)
-    deploy_cfg.model.backbone.deploy = True
+    deploy_cfg.model.backbone.type = 'DeployedGhostNetV2'
     deploy_cfg.model.backbone.init_cfg = None
     deploy_cfg.load_from = None
     deploy_cfg.dump(args.out + '.py')

@@ -1,6 +1,4 @@
-"""Ghost bottleneck: Ghost module expansion, optional strided depthwise conv and SE,
-Ghost module projection, plus a residual shortcut."""
-import torch
+"""Ghost bottleneck: expand with a Ghost module, (downsample, SE), project back."""
 import torch.nn as nn
 from mmcv.cnn import build_norm_layer
 
@@ -9,61 +7,54 @@ from .squeeze_excite import SqueezeExcite
 
 
 class GhostBottleneck(nn.Module):
-    """The authors' ``GhostBottleneckV2`` (``GhostBottleneck`` when ``dfc`` is None).
+    """The authors' ``GhostBottleneckV2`` (GhostNetV1's ``GhostBottleneck``
+    when ``dfc`` is None): ``ghost2(se(dw(ghost1(x)))) + shortcut(x)``.
 
-    Child modules are declared in execution order and keep the authors'
-    names, so checkpoints map one to one and every conv is directly followed
-    by the norm that deploy mode folds into it.
+    Children are declared in execution order with the authors' names, so
+    their checkpoints map one to one and each conv directly precedes its norm.
 
     Args:
-        in_channels, mid_channels, out_channels: input, expanded and output
-            channel counts.
-        dw_kernel_size: depthwise kernel of the strided conv and shortcut.
-        stride: 1 or 2, as in the authors' model.
-        se_ratio: squeeze-excitation ratio; 0 disables SE.
-        dfc: DFC options for the first Ghost module, or None for no attention.
-        dilation: > 1 runs the block at its input's resolution: the strided
-            depthwise convs keep their weights (checkpoints still load) but
-            use stride 1, and every spatial conv is dilated by this factor.
+        in_channels / mid_channels / out_channels (int): input, expanded and
+            output channels.
+        dw_kernel_size (int): kernel of the strided depthwise conv and of the
+            shortcut's depthwise conv.
+        stride (int): 1 or 2.
+        se_ratio (float): squeeze-excitation ratio; 0 for none.
+        dfc (dict, optional): DFC attention options for ``ghost1``.
+        dilation (int): > 1 keeps the input's resolution instead of striding
+            (same weights, stride-1 convs dilated by this factor), for
+            backbones run at output stride 16 or 8.
     """
 
-    def __init__(self, in_channels, mid_channels, out_channels,
-                 dw_kernel_size=3, stride=1, se_ratio=0., dfc=None,
-                 norm_cfg=dict(type='BN'), act_cfg=dict(type='ReLU'), dilation=1):
+    def __init__(self, in_channels, mid_channels, out_channels, dw_kernel_size=3,
+                 stride=1, se_ratio=0., dfc=None, norm_cfg=dict(type='BN'),
+                 act_cfg=dict(type='ReLU'), dilation=1):
         super().__init__()
-        self.stride = stride
         conv_stride = 1 if dilation > 1 else stride
         dw_padding = (dw_kernel_size - 1) // 2 * dilation
-        self.ghost1 = GhostModule(in_channels, mid_channels, use_act=True,
-                                  dfc=dfc, norm_cfg=norm_cfg, act_cfg=act_cfg,
-                                  dilation=dilation)
+
+        def depthwise(channels):
+            return nn.Conv2d(channels, channels, dw_kernel_size, conv_stride, dw_padding,
+                             dilation, groups=channels, bias=False)
+
+        self.ghost1 = GhostModule(in_channels, mid_channels, use_act=True, dfc=dfc,
+                                  norm_cfg=norm_cfg, act_cfg=act_cfg, dilation=dilation)
         if stride > 1:
-            self.conv_dw = nn.Conv2d(
-                mid_channels, mid_channels, dw_kernel_size, conv_stride,
-                dw_padding, dilation, groups=mid_channels, bias=False)
+            self.conv_dw = depthwise(mid_channels)
             self.bn_dw = build_norm_layer(norm_cfg, mid_channels)[1]
         else:
-            self.conv_dw = None
-            self.bn_dw = None
-        self.se = SqueezeExcite(mid_channels, se_ratio, act_cfg) \
-            if se_ratio and se_ratio > 0 else None
+            self.conv_dw = self.bn_dw = None
+        self.se = SqueezeExcite(mid_channels, se_ratio, act_cfg) if se_ratio > 0 else None
         self.ghost2 = GhostModule(mid_channels, out_channels, use_act=False,
-                                  norm_cfg=norm_cfg, act_cfg=act_cfg,
-                                  dilation=dilation)
-        # Deploy mode: add the shortcut into the (fresh) ghost2 output in place
-        # when no autograd runs, saving a full-size allocation per block.
-        self.inplace = False
+                                  norm_cfg=norm_cfg, act_cfg=act_cfg, dilation=dilation)
         if in_channels == out_channels and stride == 1:
             self.shortcut = nn.Sequential()
         else:
             self.shortcut = nn.Sequential(
-                nn.Conv2d(in_channels, in_channels, dw_kernel_size, conv_stride,
-                          dw_padding, dilation, groups=in_channels,
-                          bias=False),
+                depthwise(in_channels),
                 build_norm_layer(norm_cfg, in_channels)[1],
                 nn.Conv2d(in_channels, out_channels, 1, bias=False),
-                build_norm_layer(norm_cfg, out_channels)[1],
-            )
+                build_norm_layer(norm_cfg, out_channels)[1])
 
     def forward(self, x):
         out = self.ghost1(x)
@@ -71,7 +62,4 @@ class GhostBottleneck(nn.Module):
             out = self.bn_dw(self.conv_dw(out))
         if self.se is not None:
             out = self.se(out)
-        out = self.ghost2(out)
-        if self.inplace and not torch.is_grad_enabled():
-            return out.add_(self.shortcut(x))
-        return out + self.shortcut(x)
+        return self.ghost2(out) + self.shortcut(x)

@@ -1,0 +1,24 @@
+# YOLOv3 with a GhostNetV2-1.0x backbone on COCO 2017, multi-scale (320-416)
+# training and 416 testing: the GhostNetV2 paper's detection setting, on mmdet's
+# YOLOv3-MobileNetV2 recipe (30 epochs x RepeatDataset 10, 8 GPUs x 24 images,
+# SGD lr 0.003, neck / head 96 channels, its anchors and augmentation).
+#   tools/dist_train.sh configs/ghostnetv2/yolov3_ghostnetv2-1.0x_8xb24-ms-416-300e_coco.py 8
+_base_ = [
+    'mmdet::yolo/yolov3_mobilenetv2_8xb24-ms-416-300e_coco.py',
+    '../_base_/ghostnetv2_channels.py',
+]
+custom_imports = dict(imports=['ghostnetv2_mm'], allow_failed_imports=False)
+
+# ImageNet weights: see the RetinaNet config for the converter command.
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='GhostNetV2',
+        widen_factor=1.0,
+        # Stride 8 / 16 / 32 stage ends, as MobileNetV2's out_indices (2, 4, 6).
+        # ReLU (not the base's LeakyReLU): the ImageNet weights were trained so.
+        out_indices=(2, 3, 4),
+        init_cfg=dict(type='Pretrained',
+                      checkpoint='checkpoints/ghostnetv2_1.0_imagenet_mm.pth')),
+    # YOLOV3Neck takes the backbone outputs deepest first.
+    neck=dict(in_channels=_base_.ghostnetv2_channels['w10'][4:1:-1]))

@@ -1,0 +1,7 @@
+# YOLOv3-GhostNetV2 at width 1.3x; otherwise the 1.0x config.
+_base_ = './yolov3_ghostnetv2-1.0x_8xb24-ms-416-300e_coco.py'
+model = dict(
+    backbone=dict(
+        widen_factor=1.3,
+        init_cfg=dict(checkpoint='checkpoints/ghostnetv2_1.3_imagenet_mm.pth')),
+    neck=dict(in_channels=_base_.ghostnetv2_channels['w13'][4:1:-1]))

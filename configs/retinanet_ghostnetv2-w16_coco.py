@@ -1,7 +1,0 @@
-# RetinaNet-GhostNetV2 at width 1.6; otherwise configs/retinanet_ghostnetv2_coco.py.
-_base_ = './retinanet_ghostnetv2_coco.py'
-model = dict(
-    backbone=dict(
-        widen_factor=1.6,
-        init_cfg=dict(checkpoint='checkpoints/ghostnetv2_1.6_imagenet_mm.pth')),
-    neck=dict(in_channels=_base_.ghostnetv2_channels['w16'][2:5]))

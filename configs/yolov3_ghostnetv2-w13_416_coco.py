@@ -1,7 +1,0 @@
-# YOLOv3-GhostNetV2 at width 1.3; otherwise configs/yolov3_ghostnetv2_416_coco.py.
-_base_ = './yolov3_ghostnetv2_416_coco.py'
-model = dict(
-    backbone=dict(
-        widen_factor=1.3,
-        init_cfg=dict(checkpoint='checkpoints/ghostnetv2_1.3_imagenet_mm.pth')),
-    neck=dict(in_channels=_base_.ghostnetv2_channels['w13'][4:1:-1]))

@@ -1,0 +1,3 @@
+from .deploy_mode_hook import DeployModeHook
+
+__all__ = ['DeployModeHook']
