@@ -22,17 +22,15 @@ def read_version():
 setup(
     name='ghostnetv2_mm',
     version=read_version(),
-    description='GhostNetV2 backbone for MMDetection 3.x and MMSegmentation 1.x',
+    description='GhostNetV2 (NeurIPS 2022) for MMDetection 3.x and MMSegmentation 1.x',
     long_description=open(os.path.join(HERE, 'README.md')).read(),
     long_description_content_type='text/markdown',
     packages=find_packages(include=['ghostnetv2_mm', 'ghostnetv2_mm.*']),
     python_requires='>=3.8',
     install_requires=read_requirements('runtime'),
-    extras_require={
-        'tests': read_requirements('tests'),
-        'deploy': read_requirements('deploy'),
-    },
+    extras_require={extra: read_requirements(extra)
+                    for extra in ('det', 'seg', 'deploy', 'tests')},
     license='Apache-2.0',
-    package_data={'ghostnetv2_mm.ops': ['*.cpp']},
+    package_data={'ghostnetv2_mm.deploy.ops': ['*.cpp']},
     zip_safe=False,
 )

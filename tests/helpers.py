@@ -1,6 +1,22 @@
-"""Small helpers shared by several test modules (tests/ is on sys.path via conftest)."""
+"""Helpers shared by the test modules (tests/ is on sys.path through conftest)."""
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
 import torch
 from torch.nn.modules.batchnorm import _BatchNorm
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIGS = REPO / 'configs'
+SHARED = Path(os.environ.get('GHOSTNETV2_SHARED', REPO.parent / 'shared'))
+THREADS = max(1, min(2, os.cpu_count() or 1))
+ALL_INDICES = (0, 1, 2, 3, 4, 5)
+# For tool runs in subprocesses: one intra-op thread. On a busy 2-core machine
+# two threads wait on each other at every op (several times slower); on these
+# small models they gain little, and one thread pins the summation order.
+ONE_THREAD = dict(os.environ, OMP_NUM_THREADS='1')
 
 
 def randomize_norms(model, seed=0):
@@ -23,3 +39,44 @@ def assert_close_to_scale(outs, refs, tol=1e-4):
         assert out.shape == ref.shape
         scale = ref.abs().max().item()
         assert (out - ref).abs().max().item() <= tol * max(scale, 1e-6)
+
+
+def channels_last(*shape):
+    return torch.randn(*shape).contiguous(memory_format=torch.channels_last)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def run_tool(*args, env=None, timeout=1200, check=True):
+    """``python TOOL ARGS...`` from the repository root; its combined output
+    (the return code must be 0 when ``check``)."""
+    proc = subprocess.run([sys.executable, *map(str, args)], cwd=REPO, env=env or ONE_THREAD,
+                          capture_output=True, text=True, timeout=timeout)
+    output = proc.stdout + proc.stderr
+    if check:
+        assert proc.returncode == 0, output[-6000:]
+    return output if check else (proc.returncode, output)
+
+
+def run_dist(script, *args, timeout=900):
+    """``bash tools/dist_*.sh ...`` with CPU processes (the gloo path, even
+    where a GPU exists) on a free port; the combined output."""
+    env = dict(ONE_THREAD, PORT=str(free_port()), CUDA_VISIBLE_DEVICES='')
+    proc = subprocess.run(['bash', script, *map(str, args)], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-6000:]
+    return output
+
+
+def plain(node):
+    """Config values without the ``_scope_`` marks of cross-package bases."""
+    if isinstance(node, dict):
+        return {k: plain(v) for k, v in node.items() if k != '_scope_'}
+    if isinstance(node, (list, tuple)):
+        return type(node)(plain(v) for v in node)
+    return node

@@ -2,7 +2,7 @@
 """The README's main job: YOLOv3-GhostNetV2 learns to detect on real images, on CPU.
 
 Runs the project's own command-line tools, as a user would:
-  1. tools/train.py   configs/coco128/yolov3_ghostnetv2_8img_coco128.py
+  1. tools/train.py   configs/coco128/yolov3_ghostnetv2-1.0x_1xb4-200iter_coco128-8img.py
      (from scratch: 8 coco128 train2017 images at 256 px, batch 4, AdamW)
   2. tools/test.py    on the same 8 images, saving the predictions (--out)
   3. tools/analysis/coco_map.py's tables for those predictions
@@ -13,26 +13,18 @@ and the pipeline learn, it is not COCO accuracy (no ImageNet or COCO weights
 can be had on the machines this runs on).
 """
 import argparse
-import importlib.util
+import contextlib
+import io
 import os
 import os.path as osp
-import re
 import subprocess
 import sys
 import time
 import warnings
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIG = osp.join(REPO, 'configs', 'coco128', 'yolov3_ghostnetv2_8img_coco128.py')
-TRAIN_LINE = re.compile(r'(Iter\(train\) \[\s*\d+/\d+\]).*?(loss: [0-9.]+)')
-EVAL_LINE = re.compile(r'Iter\((val|test)\) \[\d+/\d+\].*coco/bbox_mAP: ')
-
-
-def _load_tool(path):
-    spec = importlib.util.spec_from_file_location(osp.splitext(osp.basename(path))[0], path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+CONFIG = osp.join(REPO, 'configs', 'coco128',
+                  'yolov3_ghostnetv2-1.0x_1xb4-200iter_coco128-8img.py')
 
 
 def log(msg):
@@ -40,8 +32,7 @@ def log(msg):
 
 
 def run_tool(args, log_file):
-    """Run a tool, keep its full log in ``log_file`` and echo the key lines."""
-    cmd = [sys.executable] + args
+    """Run a tool with its whole output in ``log_file``; its tail if it fails."""
     env = dict(os.environ)
     if (os.cpu_count() or 1) <= 2:
         # Two threads on two (shared) cores wait on each other at every op and
@@ -50,24 +41,24 @@ def run_tool(args, log_file):
     log(' '.join(osp.relpath(a, REPO) if osp.isabs(a) and a.startswith(REPO) else a
                  for a in ['python'] + args))
     with open(log_file, 'w') as out:
-        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
-        tail = []
-        for line in proc.stdout:
-            out.write(line)
-            tail = (tail + [line])[-30:]
-            match = TRAIN_LINE.search(line)
-            if match:
-                print(f'    {match.group(1)}  {match.group(2)}', flush=True)
-            elif EVAL_LINE.search(line):
-                own, full = (re.search(rf'{key}/bbox_mAP: ([0-9.]+)', line)
-                             for key in ('coco', 'coco128_train'))
-                print(f'    box mAP on the 8 images {float(own.group(1)):.3f}' + (
-                    f', against the whole coco128 train json {float(full.group(1)):.3f}'
-                    if full else ''), flush=True)
-        if proc.wait():
-            print(''.join(tail), end='')
-            raise SystemExit(f'[demo] failed (exit {proc.returncode}); full log: {log_file}')
+        code = subprocess.call([sys.executable] + args, cwd=REPO, env=env, stdout=out,
+                               stderr=subprocess.STDOUT)
+    if code:
+        with open(log_file) as f:
+            print(''.join(f.readlines()[-30:]), end='')
+        raise SystemExit(f'[demo] failed (exit {code}); full log: {log_file}')
+
+
+def print_learning(work_dir):
+    """The run's logged losses and box mAP (its vis_data/scalars.json)."""
+    from ghostnetv2_mm.analysis import read_scalars
+    train, val = read_scalars(work_dir)
+    for record in train[::5] + ([train[-1]] if len(train) % 5 != 1 else []):
+        print(f'    iter {record["step"]:4d}  loss {record["loss"]:.2f}', flush=True)
+    for record in val:
+        print(f'    iter {record["step"]:4d}  box mAP on the 8 images '
+              f'{record["coco/bbox_mAP"]:.3f}, against the whole coco128 train json '
+              f'{record["coco128_train/bbox_mAP"]:.3f}', flush=True)
 
 
 def draw_predictions(results, out_file, num_images=4, score_thr=0.3):
@@ -133,7 +124,9 @@ def main(argv=None):
     os.makedirs(work_dir, exist_ok=True)
 
     from mmengine.fileio import load
-    coco_map = _load_tool(osp.join(REPO, 'tools', 'analysis', 'coco_map.py'))
+    from mmengine.logging import MMLogger
+
+    from ghostnetv2_mm.evaluation.coco_results import format_tables, score_detections
 
     options = []
     data_root = args.data_root or os.environ.get('COCO128_ROOT') or osp.join(
@@ -152,6 +145,7 @@ def main(argv=None):
         f'full log in {work_dir}/train.log')
     run_tool([osp.join(REPO, 'tools', 'train.py'), CONFIG, '--work-dir', work_dir]
              + cfg_options, osp.join(work_dir, 'train.log'))
+    print_learning(work_dir)
     with open(osp.join(work_dir, 'last_checkpoint')) as f:
         checkpoint = f.read().strip()
     train_end = time.time()
@@ -163,8 +157,10 @@ def main(argv=None):
 
     log('3/4 COCO box mAP of those predictions (tools/analysis/coco_map.py)')
     results = load(results_file)
-    metrics = coco_map.evaluate(results)
-    print(coco_map.format_tables(metrics))
+    MMLogger.get_instance('demo', log_level='WARNING')  # the metric's own chatter
+    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools' progress lines
+        metrics = score_detections(results)
+    print(format_tables(metrics))
 
     log('4/4 drawing ground truth (left) and predictions (right)')
     picture = osp.join(work_dir, 'predictions.png')

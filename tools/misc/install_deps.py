@@ -9,6 +9,7 @@ mmcv 2.1.0 is built from source with its compiled ops, which mmdet needs
 import argparse
 import importlib.metadata as md
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -17,21 +18,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 TORCH_PIN = 'torch==2.13.0'  # the CPU build that lies on this workplace's disk
 RUNTIME_SETUPTOOLS = 'setuptools>=77,<81'  # torch wants >= 77; mmengine needs pkg_resources
 
-# (distribution, pip spec) pairs; the pin is checked against the installed version.
-RUNTIME = [
-    ('numpy', 'numpy'),
-    ('mmengine', 'mmengine==0.10.7'),
-    ('mmdet', 'mmdet==3.3.0'),
-    ('mmsegmentation', 'mmsegmentation==1.2.2'),
-    ('pycocotools', 'pycocotools'),
-    ('ftfy', 'ftfy'),
-    ('regex', 'regex'),
-]
-EXTRAS = {
-    'tests': [('pytest', 'pytest'), ('onnx', 'onnx'), ('onnxruntime', 'onnxruntime')],
-    # ninja builds the compiled deploy kernels (ghostnetv2_mm.ops)
-    'deploy': [('onnx', 'onnx'), ('onnxruntime', 'onnxruntime'), ('ninja', 'ninja')],
-}
+EXTRA_NAMES = ('det', 'seg', 'deploy', 'tests')  # setup.py's extras, requirements/*.txt
+
+
+def requirements(name):
+    """(distribution, pip spec) pairs of requirements/<name>.txt; a ``==`` pin
+    is checked against the installed version."""
+    with open(os.path.join(ROOT, 'requirements', f'{name}.txt')) as f:
+        specs = [line.split('#', 1)[0].strip() for line in f]
+    return [(re.split(r'[=<>!~\[ ]', spec, 1)[0], spec) for spec in specs if spec]
 
 
 def log(msg):
@@ -123,26 +118,25 @@ def ensure_kernels():
     """Build the compiled deploy kernels once (about 40 s), so the first
     switch_to_deploy() does not; a machine that cannot build them gets a
     warning and deploy mode runs without them."""
-    check = ('import sys; from ghostnetv2_mm import ops; '
+    check = ('import sys; from ghostnetv2_mm.deploy import ops; '
              'sys.exit(0 if not ops.kernels_enabled() or ops.kernels_built() else 1)')
     if not probe(check):
         log('building the compiled deploy kernels (once per machine, ~40 s)')
-        subprocess.call([sys.executable, '-m', 'ghostnetv2_mm.ops'],
+        subprocess.call([sys.executable, '-m', 'ghostnetv2_mm.deploy.ops'],
                         cwd=os.path.expanduser('~'))
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--extras', nargs='*', default=[], choices=sorted(EXTRAS),
+    parser.add_argument('--extras', nargs='*', default=[], choices=EXTRA_NAMES,
                         help='optional groups to install as well')
     args = parser.parse_args()
     ensure_torch()
     ensure_runtime_setuptools()
     ensure([('numpy', 'numpy'), ('mmengine', 'mmengine==0.10.7')])
     ensure_mmcv()
-    ensure(RUNTIME)
     for extra in args.extras:
-        ensure(EXTRAS[extra])
+        ensure(requirements(extra))
     ensure_project()
     if 'deploy' in args.extras:
         ensure_kernels()

@@ -1,13 +1,15 @@
-"""Bars 2 and 3 of the foundation issue: shapes, OpenMMLab conventions, bad input."""
+"""The backbone: shapes, strides and channels, OpenMMLab conventions, options, bad input."""
 import itertools
 import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ghostnetv2_mm import GhostNetV2
-from helpers import assert_close_to_scale, randomize_norms
+from ghostnetv2_mm.deploy import switch_to_deploy
+from helpers import ALL_INDICES, assert_close_to_scale, randomize_norms
 
 CHANNELS = {1.0: [16, 24, 40, 112, 160, 960],
             1.3: [20, 32, 52, 144, 208, 1248],
@@ -24,7 +26,7 @@ def conv_out(size, times):
 @pytest.mark.parametrize('width', [1.0, 1.3, 1.6])
 @pytest.mark.parametrize('hw', [(33, 65), (227, 301), (64, 64)])
 def test_shapes_strides_channels_all_indices(width, hw):
-    model = GhostNetV2(widen_factor=width, out_indices=(0, 1, 2, 3, 4, 5)).eval()
+    model = GhostNetV2(widen_factor=width, out_indices=ALL_INDICES).eval()
     with torch.no_grad():
         outs = model(torch.randn(1, 3, *hw))
     assert model.out_channels == CHANNELS[width]
@@ -75,13 +77,31 @@ def test_dfc_placement_matches_authors_and_v1_ablation():
 
 @pytest.mark.parametrize('down,up', [('max', 'bilinear'), ('avg', 'bilinear'),
                                       ('max', 'nearest')])
-def test_dfc_options_run_at_odd_sizes(down, up):
+def test_dfc_options_change_the_computation_as_named(down, up):
+    """Each option runs its own pooling / resize: the gated Ghost output equals
+    one computed by hand with F.max_pool2d / F.interpolate(bilinear), and the
+    backbone's outputs differ from the authors' avg / nearest with the same weights."""
+    torch.manual_seed(0)
+    authors = randomize_norms(GhostNetV2(dfc_kernel_size=3)).eval()
     model = GhostNetV2(dfc_downsample=down, dfc_upsample=up, dfc_kernel_size=3).eval()
-    gate = model.blocks[3][0].ghost1.short_conv
-    assert gate[2].kernel_size == (1, 3) and gate[4].kernel_size == (3, 1)
+    model.load_state_dict(authors.state_dict())
+    ghost = model.blocks[3][0].ghost1
+    dfc = ghost.short_conv
+    assert dfc[2].kernel_size == (1, 3) and dfc[4].kernel_size == (3, 1)
+    x = torch.randn(1, ghost.primary_conv[0].in_channels, 17, 33)  # odd sizes
     with torch.no_grad():
-        outs = model(torch.randn(1, 3, 33, 65))
-    assert [o.shape[-2:] for o in outs][-1] == (2, 3)
+        x1 = ghost.primary_conv(x)
+        ungated = torch.cat([x1, ghost.cheap_operation(x1)], 1)[:, :ghost.out_channels]
+        pool = F.max_pool2d if down == 'max' else F.avg_pool2d
+        gate = torch.sigmoid(torch.nn.Sequential(*dfc)(pool(x, 2, 2)))
+        resized = F.interpolate(gate, size=(17, 33), mode=up,
+                                align_corners=False if up == 'bilinear' else None)
+        torch.testing.assert_close(ghost(x), ungated * resized, rtol=0, atol=1e-6)
+        image = torch.randn(1, 3, 33, 65)
+        outs, refs = model(image), authors(image)
+    assert [o.shape for o in outs] == [r.shape for r in refs]
+    assert outs[-1].shape[-2:] == (2, 3)
+    assert all(not torch.allclose(o, r) for o, r in zip(outs[1:], refs[1:]))
 
 
 def test_tiny_input_keeps_one_pixel_sides():
@@ -148,20 +168,30 @@ def test_norm_eval_keeps_running_stats():
     assert not torch.equal(before['bn1'][0], _bn_stats(plain)['bn1'][0])
 
 
-def test_with_cp_gives_same_gradients():
+def test_with_cp_recomputes_each_bottleneck_and_gives_the_same_gradients():
+    """Checkpointing ran: every bottleneck's forward runs again during backward
+    (twice per step instead of once); the gradients are those without it."""
     torch.manual_seed(0)
     ref = GhostNetV2(out_indices=(1, 2, 3, 4, 5))
     cp_model = GhostNetV2(out_indices=(1, 2, 3, 4, 5), with_cp=True)
     cp_model.load_state_dict(ref.state_dict())
     x = torch.randn(2, 3, 65, 49)
-    grads = []
+    grads, calls = [], []
     for model in (ref, cp_model):
         model.train()
+        count = [0]
+        blocks = [layer for stage in model.blocks for layer in stage]
+        hooks = [b.register_forward_pre_hook(lambda *_: count.__setitem__(0, count[0] + 1))
+                 for b in blocks]
         xi = x.clone().requires_grad_(True)
         outs = model(xi)
         sum((o * torch.linspace(0, 1, o.numel()).view_as(o)).sum() for o in outs).backward()
+        for hook in hooks:
+            hook.remove()
+        calls.append(count[0] / len(blocks))
         grads.append({n: p.grad.clone() for n, p in model.named_parameters()})
         grads[-1]['input'] = xi.grad.clone()
+    assert calls == [1, 2]
     assert grads[0].keys() == grads[1].keys()
     for name in grads[0]:
         torch.testing.assert_close(grads[0][name], grads[1][name], rtol=1e-4, atol=1e-6)
@@ -236,9 +266,8 @@ def test_in_channels_option():
 def test_output_stride_dilates_last_stages(output_stride, strides):
     """Same parameters (the same weights load), stages before the first dilated one
     unchanged, later ones kept at 1/output_stride, deploy still exact."""
-    all_indices = (0, 1, 2, 3, 4, 5)
-    base = randomize_norms(GhostNetV2(out_indices=all_indices)).eval()
-    model = GhostNetV2(out_indices=all_indices, output_stride=output_stride).eval()
+    base = randomize_norms(GhostNetV2(out_indices=ALL_INDICES)).eval()
+    model = GhostNetV2(out_indices=ALL_INDICES, output_stride=output_stride).eval()
     model.load_state_dict(base.state_dict())  # strict: same keys and shapes
     assert model.out_strides == strides
     x = torch.randn(1, 3, 97, 130)
@@ -252,6 +281,6 @@ def test_output_stride_dilates_last_stages(output_stride, strides):
     dilated = [m for m in model.modules()
                if isinstance(m, torch.nn.Conv2d) and max(m.dilation) > 1]
     assert dilated and all(m.stride == (1, 1) for m in dilated)
-    model.switch_to_deploy()
+    switch_to_deploy(model)
     with torch.no_grad():
         assert_close_to_scale(model(x), outs)

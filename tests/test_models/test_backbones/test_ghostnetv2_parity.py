@@ -1,4 +1,4 @@
-"""Bar 1 of the foundation issue: the authors' function, parameters and names."""
+"""The authors' function, parameters and names (their reference vectors)."""
 import re
 
 import pytest
@@ -6,9 +6,9 @@ import torch
 import torch.nn.functional as F
 
 from ghostnetv2_mm import GhostNetV2
+from ghostnetv2_mm.analysis import ClassificationEquivalent
 from ghostnetv2_mm.checkpoint import load_file
-
-ALL = (0, 1, 2, 3, 4, 5)
+from helpers import ALL_INDICES
 
 
 def official_manifest(reference_dir):
@@ -25,17 +25,9 @@ def official_manifest(reference_dir):
     return manifest
 
 
-@pytest.fixture(scope='module')
-def loaded_model(official_checkpoint):
-    model = GhostNetV2(out_indices=ALL, init_cfg=dict(
-        type='Pretrained', checkpoint=str(official_checkpoint)))
-    model.init_weights()
-    return model.eval()
-
-
-def test_stage_outputs_match_authors(loaded_model, expected_outputs):
+def test_stage_outputs_match_authors(official_model, expected_outputs):
     with torch.no_grad():
-        outs = loaded_model(expected_outputs['input'])
+        outs = official_model(expected_outputs['input'])
     names = ['stem', 'blocks.2', 'blocks.4', 'blocks.6', 'blocks.8', 'blocks.9']
     assert len(outs) == len(names)
     for name, out in zip(names, outs):
@@ -44,10 +36,10 @@ def test_stage_outputs_match_authors(loaded_model, expected_outputs):
         assert (out - ref).abs().max().item() <= 1e-5, name
 
 
-def test_every_block_and_logits_match_authors(loaded_model, expected_outputs,
+def test_every_block_and_logits_match_authors(official_model, expected_outputs,
                                               official_checkpoint):
     """Run block by block, then the authors' head from the checkpoint."""
-    m = loaded_model
+    m = official_model
     with torch.no_grad():
         x = m.act1(m.bn1(m.conv_stem(expected_outputs['input'])))
         assert (x - expected_outputs['stem']).abs().max() <= 1e-5
@@ -67,7 +59,7 @@ def test_every_block_and_logits_match_authors(loaded_model, expected_outputs,
     (1.6, 9_144_338, [24, 40, 64, 180, 256, 1536]),
 ])
 def test_parameters_channels_and_names_match_manifest(reference_dir, width, params, ends):
-    model = GhostNetV2(widen_factor=width, out_indices=ALL)
+    model = GhostNetV2(widen_factor=width, out_indices=ALL_INDICES)
     assert sum(p.numel() for p in model.parameters()) == params
     assert model.out_channels == ends
     ours = {k: tuple(v.shape) for k, v in model.state_dict().items()}
@@ -76,9 +68,13 @@ def test_parameters_channels_and_names_match_manifest(reference_dir, width, para
     assert ours == theirs
 
 
-def test_manifest_totals_include_the_head(reference_dir):
-    """The manifest's own counts minus head = our counts (guards the test data)."""
+def test_backbone_plus_authors_head_has_the_manifests_total(reference_dir):
+    """The manifest's parameter totals (classifier included) are those of our
+    backbone with the authors' head attached (ClassificationEquivalent)."""
     text = (reference_dir / 'ghostnetv2_official_keys.txt').read_text()
-    totals = [int(n.replace(',', '')) for n in
-              re.findall(r'# width [\d.]+: ([\d,]+) parameters', text)]
-    assert totals == [6_156_908, 8_960_404, 12_392_698]
+    totals = {float(w): int(n.replace(',', '')) for w, n in
+              re.findall(r'# width ([\d.]+): ([\d,]+) parameters', text)}
+    assert sorted(totals) == [1.0, 1.3, 1.6]
+    for width, total in totals.items():
+        model = ClassificationEquivalent(GhostNetV2(widen_factor=width, out_indices=(5,)))
+        assert sum(p.numel() for p in model.parameters()) == total, width

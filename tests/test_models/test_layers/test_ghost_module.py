@@ -1,25 +1,23 @@
-"""Ghost module pieces: channel concat, odd channel counts, DFC gating."""
-import pytest
+"""The Ghost module and DFC attention as training layers."""
 import torch
+import torch.nn.functional as F
 
 from ghostnetv2_mm.models.layers import DFCAttention, GhostModule
-from ghostnetv2_mm.models.layers.ghost_module import cat_channels
 
 
-@pytest.mark.parametrize('fmt', [torch.contiguous_format, torch.channels_last])
-def test_cat_channels_equals_torch_cat(fmt):
-    a = torch.randn(2, 6, 7, 5).contiguous(memory_format=fmt)
-    b = torch.randn(2, 3, 7, 5).contiguous(memory_format=fmt)
-    out = cat_channels(a, b)
-    assert torch.equal(out, torch.cat([a, b], dim=1))
-    assert out.is_contiguous(memory_format=fmt)
+def test_ghost_module_is_the_concat_of_primary_and_cheap_channels():
+    module = GhostModule(8, 16).eval()
+    x = torch.randn(1, 8, 9, 9)
+    with torch.no_grad():
+        x1 = module.primary_conv(x)
+        assert torch.equal(module(x), torch.cat([x1, module.cheap_operation(x1)], 1))
+    assert module.primary_conv[0].out_channels == module.cheap_operation[0].out_channels == 8
 
 
 def test_odd_out_channels_are_sliced():
     module = GhostModule(8, 7).eval()
-    assert module.needs_slice
+    assert module.primary_conv[0].out_channels == 4  # ceil(7 / 2), 4 + 4 cheap
     assert module(torch.randn(1, 8, 9, 9)).shape == (1, 7, 9, 9)
-    assert not GhostModule(8, 8).needs_slice
 
 
 def test_dfc_gate_is_between_zero_and_one_and_matches_target_size():
@@ -32,6 +30,28 @@ def test_dfc_gate_is_between_zero_and_one_and_matches_target_size():
     assert (out > 0).all() and (out < 1).all()
 
 
+def test_dfc_gate_is_the_papers_formula():
+    """pool 2x -> conv + norm -> 1xK + norm -> Kx1 + norm -> sigmoid -> nearest
+    resize to the target, times the target."""
+    dfc = DFCAttention(8, 6, dfc_kernel_size=5).eval()
+    x, target = torch.randn(2, 8, 13, 10), torch.randn(2, 6, 13, 10)
+    with torch.no_grad():
+        y = F.avg_pool2d(x, 2, 2)
+        for layer in dfc:
+            y = layer(y)
+        expected = target * F.interpolate(torch.sigmoid(y), size=(13, 10), mode='nearest')
+        assert torch.equal(dfc(x, target), expected)
+    assert [m.kernel_size for m in dfc if isinstance(m, torch.nn.Conv2d)] == \
+        [(1, 1), (1, 5), (5, 1)]
+
+
+def test_dfc_plug_in_gates_its_own_input():
+    dfc = DFCAttention(16).eval()  # out_channels defaults to in_channels
+    x = torch.randn(1, 16, 12, 12)
+    with torch.no_grad():
+        assert torch.equal(dfc(x), dfc(x, x))
+
+
 def test_attn_ghost_module_applies_gate():
     plain = GhostModule(8, 16).eval()
     gated = GhostModule(8, 16, dfc=dict(dfc_kernel_size=5)).eval()
@@ -41,58 +61,3 @@ def test_attn_ghost_module_applies_gate():
         ratio = gated(x) / plain(x).clamp_min(1e-6)
     nonzero = plain(x) > 1e-3
     assert (ratio[nonzero] < 1).all()  # sigmoid gate shrinks every activation
-
-
-def _folded(module):
-    """An eval-mode Ghost module with trained-like norms, folded as deploy does."""
-    from ghostnetv2_mm.deploy import drop_identities, fold_batchnorms
-    from helpers import randomize_norms
-    return drop_identities(fold_batchnorms(randomize_norms(module).eval()))
-
-
-@pytest.mark.parametrize('in_ch,out_ch,ratio,use_act,dilation', [
-    (8, 16, 2, True, 1),    # ghost1 with ReLU
-    (16, 8, 2, False, 1),   # projecting ghost2, no activation
-    (8, 7, 2, True, 1),     # odd width: the concat was sliced
-    (6, 12, 3, True, 1),    # two cheap channels per primary channel
-    (8, 16, 2, True, 2),    # dilated cheap conv (output_stride < 32)
-])
-def test_merge_for_deploy_gives_the_concat_values_without_a_concat(
-        in_ch, out_ch, ratio, use_act, dilation):
-    module = GhostModule(in_ch, out_ch, ratio=ratio, use_act=use_act,
-                         dilation=dilation, dfc=dict(dfc_kernel_size=5))
-    folded = _folded(module)
-    x = torch.randn(2, in_ch, 13, 10)
-    with torch.no_grad():
-        ref = folded(x)
-        assert folded.merge_for_deploy()
-        out = folded(x)
-    assert folded.primary_conv is None and folded.cheap_operation is None
-    conv, dw = [m for m in folded.merged if isinstance(m, torch.nn.Conv2d)]
-    assert conv.out_channels == dw.groups == out_ch  # writes the full width at once
-    assert out.shape == ref.shape
-    assert (out - ref).abs().max() <= 1e-5 * ref.abs().max()
-
-
-def test_merge_for_deploy_keeps_the_concat_for_non_idempotent_activations():
-    module = _folded(GhostModule(8, 16, act_cfg=dict(type='HSwish')))
-    assert not module.merge_for_deploy()  # hswish(hswish(x)) != hswish(x)
-    assert module.merged is None and module.primary_conv is not None
-
-
-def test_merge_for_deploy_needs_folded_norms():
-    with pytest.raises(RuntimeError, match='norms folded'):
-        GhostModule(8, 16).eval().merge_for_deploy()
-
-
-def test_merge_for_deploy_keeps_the_modules_dtype_and_device():
-    """The merged convs are built where the folded ones live (e.g. a model moved
-    to CUDA or to float64 before switch_to_deploy)."""
-    module = _folded(GhostModule(8, 16)).double()
-    x = torch.randn(1, 8, 9, 11, dtype=torch.float64)
-    with torch.no_grad():
-        ref = module(x)
-        module.merge_for_deploy()
-        out = module(x)
-    assert all(p.dtype == torch.float64 for p in module.parameters())
-    assert torch.allclose(out, ref, rtol=0, atol=1e-12 * ref.abs().max().item())

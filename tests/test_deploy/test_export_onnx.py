@@ -7,21 +7,16 @@ import pytest
 import torch
 
 from ghostnetv2_mm import GhostNetV2
-from ghostnetv2_mm.export import authors_graph, export_onnx, exportable, onnx_session
+from ghostnetv2_mm.deploy import export_onnx, exportable, onnx_session
 from helpers import randomize_norms
-
-ALL = (0, 1, 2, 3, 4, 5)
 
 
 @pytest.fixture(scope='module')
-def exported(official_checkpoint, tmp_path_factory):
-    model = GhostNetV2(out_indices=ALL, init_cfg=dict(
-        type='Pretrained', checkpoint=str(official_checkpoint)))
-    model.init_weights()
-    model.eval()
+def exported(official_model, tmp_path_factory):
     path = str(tmp_path_factory.mktemp('onnx') / 'ghostnetv2.onnx')
-    names = export_onnx(exportable(copy.deepcopy(model)), torch.randn(1, 3, 128, 160), path)
-    return model, path, names
+    names = export_onnx(exportable(copy.deepcopy(official_model)),
+                        torch.randn(1, 3, 128, 160), path)
+    return official_model, path, names
 
 
 @pytest.mark.parametrize('shape', [(1, 3, 320, 320), (2, 3, 227, 301)])
@@ -62,14 +57,12 @@ def test_graph_has_no_batchnorm_merged_ghosts_and_plain_resize_gates(exported):
     assert [d.dim_param for d in dims] == ['batch', '', 'height', 'width']
 
 
-def test_authors_graph_export_matches_too(official_checkpoint, tmp_path):
-    """The benchmark's reference: the unfused model exported with the stock
-    F.interpolate resize (``authors_graph``), as the authors' code exports."""
-    model = GhostNetV2(init_cfg=dict(type='Pretrained', checkpoint=str(official_checkpoint)))
-    model.init_weights()
-    model.eval()
+def test_training_model_exports_the_authors_graph(official_model, tmp_path):
+    """The benchmark's reference: the model exported as it is (no deploy), with
+    the stock F.interpolate resize, as the authors' code exports."""
+    model = copy.deepcopy(official_model)
     path = str(tmp_path / 'authors.onnx')
-    names = export_onnx(exportable(authors_graph(model), deploy=False),
+    names = export_onnx(exportable(copy.deepcopy(model), deploy=False),
                         torch.randn(1, 3, 64, 96), path)
     ops = [n.op_type for n in onnx.load(path).graph.node]
     assert ops.count('Concat') > 14 and 'Gather' in ops  # stock size plumbing, Ghost concats
@@ -95,11 +88,10 @@ def _assert_onnxruntime_matches(model, path, names, x):
     return outs
 
 
-def test_dilated_backbone_exports(official_checkpoint, tmp_path):
+def test_dilated_backbone_exports(official_model, tmp_path):
     """output_stride=8 (dilated stride-16/32 stages) exports and matches at an odd size."""
-    model = GhostNetV2(output_stride=8, init_cfg=dict(
-        type='Pretrained', checkpoint=str(official_checkpoint)))
-    model.init_weights()
+    model = GhostNetV2(output_stride=8)
+    model.load_state_dict(official_model.state_dict(), strict=False)
     model.eval()
     path = str(tmp_path / 'os8.onnx')
     names = export_onnx(exportable(copy.deepcopy(model)), torch.randn(1, 3, 64, 64), path)

@@ -1,4 +1,4 @@
-"""The compiled CPU kernels (ghostnetv2_mm.ops): exact against F.conv2d,
+"""The compiled CPU kernels (ghostnetv2_mm.deploy.ops): exact against F.conv2d,
 clear errors, per-CPU build cache, and a warned fallback when unbuildable."""
 import warnings
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ghostnetv2_mm import ops
+from ghostnetv2_mm.deploy import ops
 
 ACTS = {
     'none': ((ops.ACT_NONE, 0., 0.), lambda t: t),
