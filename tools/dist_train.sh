@@ -3,7 +3,7 @@
 # Env: NNODES, NODE_RANK, PORT, MASTER_ADDR as in mmdet; PYTHON (default python).
 # Without CUDA the processes run on CPU: tools/train.py switches the config's
 # nccl backend to gloo (and says so in the log), e.g. on a 2-core machine
-#   tools/dist_train.sh configs/coco128/yolov3_ghostnetv2_320_coco128.py 2
+#   tools/dist_train.sh configs/coco128/yolov3_ghostnetv2-1.0x_1xb8-320-24e_coco128.py 2
 set -euo pipefail
 if [ $# -lt 2 ]; then
   echo "usage: $0 CONFIG NUM_PROCS [tools/train.py options]" >&2; exit 2

@@ -1,40 +1,35 @@
-"""tools/deploy: deploy checkpoints that reload, and ONNX export from config + checkpoint."""
-import subprocess
-import sys
-
+"""tools/deploy: a deploy checkpoint + config that every loader reads, and the
+ONNX export of a detector from config + checkpoint, checked in onnxruntime."""
 import onnx
+import pytest
 import torch
 
-from ghostnetv2_mm.export import NetworkPart
-from ghostnetv2_mm.utils.model_loading import build_model_from_config
-from helpers import assert_close_to_scale, randomize_norms
+from ghostnetv2_mm.apis import init_model
+from ghostnetv2_mm.checkpoint import use_safe_checkpoint_loader
+from ghostnetv2_mm.deploy import NetworkPart
+from ghostnetv2_mm.deploy.layers import DeployGhostBottleneck
+from helpers import CONFIGS, assert_close_to_scale, randomize_norms, run_tool
 
-REPO = __import__('pathlib').Path(__file__).resolve().parents[2]
-
-
-def run_tool(*args):
-    result = subprocess.run([sys.executable, *map(str, args)], cwd=REPO,
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
+pytestmark = pytest.mark.slow
 
 
 def trained_like_checkpoint(config, path):
-    model, _ = build_model_from_config(str(REPO / config))
-    randomize_norms(model)
+    model = randomize_norms(init_model(str(config)))
     torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
     return model
 
 
-def test_switch_to_deploy_tool_roundtrip(tmp_path):
-    config = 'configs/fpn_ghostnetv2_ade20k.py'
+def test_switch_to_deploy_tool_writes_a_checkpoint_init_model_loads(tmp_path):
+    config = CONFIGS / 'ghostnetv2' / 'fpn_ghostnetv2-1.0x_4xb4-80k_ade20k-512x512.py'
     original = trained_like_checkpoint(config, tmp_path / 'seg.pth')
     out = run_tool('tools/deploy/switch_to_deploy.py', config, tmp_path / 'seg.pth',
                    tmp_path / 'deploy' / 'seg')
     assert 'max |deploy - original|' in out
-    deployed, cfg = build_model_from_config(str(tmp_path / 'deploy' / 'seg.py'),
-                                            str(tmp_path / 'deploy' / 'seg.pth'))
-    assert cfg.model.backbone.deploy is True
+    use_safe_checkpoint_loader()
+    deployed = init_model(str(tmp_path / 'deploy' / 'seg.py'),
+                          str(tmp_path / 'deploy' / 'seg.pth'))
+    assert deployed.cfg.model.backbone.type == 'DeployedGhostNetV2'
+    assert isinstance(deployed.backbone.blocks[3][0], DeployGhostBottleneck)
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in deployed.backbone.modules())
     x = torch.randn(1, 3, 129, 191)
     with torch.no_grad():
@@ -42,7 +37,7 @@ def test_switch_to_deploy_tool_roundtrip(tmp_path):
 
 
 def test_export_onnx_tool_from_config_and_checkpoint(tmp_path):
-    config = 'configs/retinanet_ghostnetv2_coco.py'
+    config = CONFIGS / 'retinanet_ghostnetv2_coco.py'
     trained_like_checkpoint(config, tmp_path / 'det.pth')
     out = run_tool('tools/deploy/export_onnx.py', '--config', config, '--checkpoint',
                    tmp_path / 'det.pth', '--out', tmp_path / 'det.onnx',

@@ -1,7 +1,7 @@
-"""Issue 4, bars 2 and 3, and the segmentation side of tools/train.py / test.py.
+"""Segmentation through the command-line tools.
 
-One training run (module fixture) of the reference learning recipe
-(configs/coco128_seg/fpn_ghostnetv2_coco128_seg_16img.py: Semantic FPN +
+One training run (module fixture) of the learning recipe
+(configs/coco128_seg/fpn_ghostnetv2-1.0x_1xb4-300iter_coco128seg-16img-256x256.py: Semantic FPN +
 GhostNetV2-1.0 from scratch, the first 16 coco128_seg training images, 256x256
 crops, batch 4, AdamW 1e-3, seed 0), evaluated on the same 16 images every 50
 iterations and stopped as soon as mIoU >= 25, at 150 iterations at the latest.
@@ -9,33 +9,21 @@ Its checkpoint then goes through tools/test.py --out --show-dir, and the PNGs
 written by --out through tools/analysis/miou.py.
 """
 import json
+import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-REPO = Path(__file__).resolve().parents[2]
-CONFIG = REPO / 'configs' / 'coco128_seg' / 'fpn_ghostnetv2_coco128_seg_16img.py'
+from ghostnetv2_mm.analysis import read_scalars
+from helpers import CONFIGS, run_tool
+
+pytestmark = pytest.mark.slow
+CONFIG = CONFIGS / 'coco128_seg' / 'fpn_ghostnetv2-1.0x_1xb4-300iter_coco128seg-16img-256x256.py'
 MAX_ITERS, VAL_INTERVAL, TARGET = 150, 50, 25.0
 NUM_IMAGES = 16
-
-
-def run(cmd, **kwargs):
-    proc = subprocess.run([sys.executable] + [str(c) for c in cmd], cwd=REPO,
-                          capture_output=True, text=True, timeout=1200, **kwargs)
-    log = proc.stdout + proc.stderr
-    assert proc.returncode == 0, log[-6000:]
-    return log
-
-
-def read_scalars(work_dir):
-    files = sorted(Path(work_dir).glob('*/vis_data/scalars.json'))
-    assert files, f'no scalars.json under {work_dir}'
-    return [json.loads(line) for line in files[-1].read_text().splitlines() if line]
 
 
 @pytest.fixture(scope='module')
@@ -53,9 +41,10 @@ def trained(tmp_path_factory, coco128_seg_dir):
         f"                     rule='greater', stopping_threshold={TARGET},\n"
         f"                     patience=1000)]\n")
     work = root / 'work'
-    log = run(['tools/train.py', config, '--work-dir', work,
-               '--cfg-options', f'data_root={coco128_seg_dir}'])
-    scalars = read_scalars(work)
+    log = run_tool('tools/train.py', config, '--work-dir', work,
+                   '--cfg-options', f'data_root={coco128_seg_dir}', env=dict(os.environ))
+    train, val = read_scalars(work)
+    scalars = train + val
     checkpoint = (work / 'last_checkpoint').read_text().strip()
     return dict(root=root, config=config, work=work, log=log, scalars=scalars,
                 checkpoint=checkpoint, data=coco128_seg_dir)
@@ -92,9 +81,9 @@ def tested(trained):
     out_dir = trained['root'] / 'pred_png'
     show_dir = trained['root'] / 'overlays'
     work = trained['root'] / 'test_work'
-    log = run(['tools/test.py', trained['config'], trained['checkpoint'],
-               '--work-dir', work, '--out', out_dir, '--show-dir', show_dir,
-               '--cfg-options', f"data_root={trained['data']}"])
+    log = run_tool('tools/test.py', trained['config'], trained['checkpoint'],
+                   '--work-dir', work, '--out', out_dir, '--show-dir', show_dir,
+                   '--cfg-options', f"data_root={trained['data']}", env=dict(os.environ))
     # The test metrics go to the json log of the run (--show-dir moves vis_data).
     logs = sorted(work.glob('*/*.json'))
     assert logs, f'no json log under {work}'
@@ -146,9 +135,9 @@ def test_show_dir_writes_colour_overlays(trained, tested):
 def test_miou_script_gives_the_same_scores_as_test_py(trained, tested):
     data = trained['data']
     result = trained['root'] / 'miou.json'
-    log = run(['tools/analysis/miou.py', tested['out'],
-               data / 'annotations' / 'training', '--classes', data / 'classes.txt',
-               '--reduce-zero-label', '--out', result])
+    log = run_tool('tools/analysis/miou.py', tested['out'],
+                   data / 'annotations' / 'training', '--classes', data / 'classes.txt',
+                   '--reduce-zero-label', '--out', result, env=dict(os.environ))
     script = json.loads(result.read_text())
     assert script['num_images'] == NUM_IMAGES
     for key in ('mIoU', 'mAcc', 'aAcc'):

@@ -1,27 +1,13 @@
-"""tools/analysis/miou.py on hand-checked label maps (bar 3's script on its own)."""
-import importlib.util
+"""Scoring label-map folders (``tools/analysis/miou.py``) on hand-checked maps."""
 import json
 import math
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-REPO = Path(__file__).resolve().parents[2]
-SCRIPT = REPO / 'tools' / 'analysis' / 'miou.py'
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location('miou_tool', SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-miou = load_script()
+from ghostnetv2_mm.evaluation.label_maps import score_label_maps
+from helpers import run_tool
 
 # One 2x5 image, 3 classes, 255 = ignore.  Class 0: 1 hit, union 2 (IoU 50,
 # Acc 50); class 1: 2 hits, union 3 (IoU 66.67, Acc 100); class 2 absent from
@@ -46,7 +32,7 @@ def folders(tmp_path):
 
 
 def test_hand_computed_scores(folders):
-    m = miou.evaluate(str(folders / 'pred'), str(folders / 'gt'), NAMES)
+    m = score_label_maps(str(folders / 'pred'), str(folders / 'gt'), NAMES)
     assert (m['mIoU'], m['mAcc'], m['aAcc']) == (58.33, 75.0, 75.0)
     assert m['per_class']['road'] == dict(IoU=50.0, Acc=50.0)
     assert m['per_class']['car'] == dict(IoU=66.67, Acc=100.0)
@@ -60,7 +46,7 @@ def test_reduce_zero_label_applies_to_both_folders(tmp_path):
     gt_raw = np.where(GT == 255, 0, GT + 1).astype(np.uint8)
     write(tmp_path / 'pred', 'a', (PRED + 1).astype(np.uint8))
     write(tmp_path / 'gt', 'a', gt_raw)
-    m = miou.evaluate(str(tmp_path / 'pred'), str(tmp_path / 'gt'), NAMES,
+    m = score_label_maps(str(tmp_path / 'pred'), str(tmp_path / 'gt'), NAMES,
                       reduce_zero_label=True)
     assert (m['mIoU'], m['mAcc'], m['aAcc']) == (58.33, 75.0, 75.0)
 
@@ -68,7 +54,7 @@ def test_reduce_zero_label_applies_to_both_folders(tmp_path):
 def test_ignore_index_other_than_255(tmp_path):
     write(tmp_path / 'pred', 'a', PRED)
     write(tmp_path / 'gt', 'a', np.where(GT == 255, 7, GT).astype(np.uint8))
-    m = miou.evaluate(str(tmp_path / 'pred'), str(tmp_path / 'gt'), NAMES,
+    m = score_label_maps(str(tmp_path / 'pred'), str(tmp_path / 'gt'), NAMES,
                       ignore_index=7)
     assert (m['mIoU'], m['mAcc'], m['aAcc']) == (58.33, 75.0, 75.0)
 
@@ -80,7 +66,7 @@ def test_areas_add_up_over_images(tmp_path):
     write(tmp_path / 'gt', 'a', GT)
     write(tmp_path / 'pred', 'b', np.full((3, 4), 2, np.uint8))
     write(tmp_path / 'gt', 'b', np.full((3, 4), 2, np.uint8))
-    m = miou.evaluate(str(tmp_path / 'pred'), str(tmp_path / 'gt'), NAMES)
+    m = score_label_maps(str(tmp_path / 'pred'), str(tmp_path / 'gt'), NAMES)
     assert m['per_class']['tree'] == dict(IoU=100.0, Acc=100.0)
     assert m['aAcc'] == round(100 * (6 + 12) / (8 + 12), 2)
     assert m['mIoU'] == round((50 + 200 / 3 + 100) / 3, 2)
@@ -89,38 +75,34 @@ def test_areas_add_up_over_images(tmp_path):
 
 def test_ground_truth_without_prediction_is_reported(folders):
     write(folders / 'gt', 'b', GT)
-    m = miou.evaluate(str(folders / 'pred'), str(folders / 'gt'), NAMES)
+    m = score_label_maps(str(folders / 'pred'), str(folders / 'gt'), NAMES)
     assert m['missing_predictions'] == ['b'] and m['num_images'] == 1
 
 
 def test_prediction_without_ground_truth_is_an_error(folders):
     write(folders / 'pred', 'zzz', PRED)
     with pytest.raises(FileNotFoundError, match="no ground truth.*'zzz'"):
-        miou.evaluate(str(folders / 'pred'), str(folders / 'gt'), NAMES)
+        score_label_maps(str(folders / 'pred'), str(folders / 'gt'), NAMES)
 
 
 def test_size_mismatch_is_an_error(folders):
     write(folders / 'pred', 'a', np.zeros((4, 4), np.uint8))
     with pytest.raises(ValueError, match='a: prediction is 4x4 but ground truth is 5x2'):
-        miou.evaluate(str(folders / 'pred'), str(folders / 'gt'), NAMES)
+        score_label_maps(str(folders / 'pred'), str(folders / 'gt'), NAMES)
 
 
 def test_empty_or_missing_folders(tmp_path):
     (tmp_path / 'empty').mkdir()
     with pytest.raises(FileNotFoundError, match='no .png prediction'):
-        miou.evaluate(str(tmp_path / 'empty'), str(tmp_path / 'empty'), NAMES)
+        score_label_maps(str(tmp_path / 'empty'), str(tmp_path / 'empty'), NAMES)
     with pytest.raises(FileNotFoundError, match='ground-truth folder .*nope'):
-        miou.evaluate(str(tmp_path / 'empty'), str(tmp_path / 'nope'), NAMES)
+        score_label_maps(str(tmp_path / 'empty'), str(tmp_path / 'nope'), NAMES)
 
 
 def test_command_line_prints_scores_and_per_class_table(folders):
     out = folders / 'm.json'
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), str(folders / 'pred'), str(folders / 'gt'),
-         '--classes', str(folders / 'classes.txt'), '--out', str(out)],
-        capture_output=True, text=True, cwd=REPO, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    text = proc.stdout + proc.stderr
+    text = run_tool('tools/analysis/miou.py', folders / 'pred', folders / 'gt',
+                    '--classes', folders / 'classes.txt', '--out', out)
     assert 'aAcc: 75.00  mIoU: 58.33  mAcc: 75.00' in text
     # mmseg's per-class table: a row per class with its IoU and Acc.
     rows = {line.split('|')[1].strip(): line for line in text.splitlines()
