@@ -10,7 +10,6 @@ every ratio in the table comes from the same measurement.
 import argparse
 import copy
 import os
-import platform
 import sys
 
 import torch
@@ -19,8 +18,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 from ghostnetv2_mm import GhostNetV2  # noqa: E402
 from ghostnetv2_mm.analysis import count_complexity  # noqa: E402
-from ghostnetv2_mm.analysis.timing import (RUNTIMES, Runner, keep_freed_memory_in_heap,  # noqa: E402,E501
-                                           make_runners, peer_backbones, time_runners)
+from ghostnetv2_mm.analysis.timing import (RUNTIMES, Runner, environment_line,  # noqa: E402
+                                           keep_freed_memory_in_heap, make_runners,
+                                           peer_backbones, time_runners)
 
 START, END = '<!-- benchmark:start -->', '<!-- benchmark:end -->'
 LABELS = {'eager': 'GhostNetV2 eager (training model)',
@@ -41,9 +41,8 @@ def table(args):
     stats = count_complexity(copy.deepcopy(ours), (x,))
     heap = ('freed memory kept in the heap (`--keep-heap`)' if args.keep_heap
             else "glibc's default heap trimming")
-    rows = [f'torch {torch.__version__}, {torch.get_num_threads()} threads, '
-            f'{platform.machine()}, {os.cpu_count()} cores; batch 1, 1x3x320x320, fp32, '
-            f'median of {args.repeat} runs after {args.warmup} warm-up runs, {heap}; '
+    rows = [f'{environment_line()}; batch 1, 1x3x320x320, fp32, median of {args.repeat} '
+            f'runs after {args.warmup} warm-up runs, {heap}; '
             f'`GhostNetV2()`: {stats["params"] / 1e6:.2f} M params, '
             f'{stats["macs"] / 1e9:.3f} GMACs, {stats["dfc_ops"] / 1e6:.2f} M DFC '
             f'elementwise ops. Ratios of medians / of the fastest runs (min).',

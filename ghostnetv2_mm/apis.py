@@ -3,6 +3,7 @@ import copy
 
 from mmengine.config import Config
 
+from .checkpoint import use_safe_checkpoint_loader
 from .engine.config import config_scope
 
 
@@ -10,7 +11,11 @@ def init_model(config, checkpoint=None, device='cpu', cfg_options=None):
     """``mmdet.apis.init_detector`` or ``mmseg.apis.init_model``, by the config's
     ``default_scope``: the model in eval mode on ``device``, its backbone's
     pretrained ``init_cfg`` dropped (the checkpoint, or nothing, provides the
-    weights), ``dataset_meta`` from the checkpoint."""
+    weights), ``dataset_meta`` from the checkpoint. mmengine's own checkpoints
+    are read by :func:`~ghostnetv2_mm.checkpoint.use_safe_checkpoint_loader`'s
+    reader, which this registers."""
+    if checkpoint is not None:
+        use_safe_checkpoint_loader()
     cfg = config if isinstance(config, Config) else Config.fromfile(config)
     cfg = copy.deepcopy(cfg)
     if cfg_options:

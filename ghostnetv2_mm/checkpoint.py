@@ -175,8 +175,9 @@ def match_to_model(state_dict, model):
 
 
 def load_pretrained(model, path, prefix=None, map_location='cpu'):
-    """Load a GhostNetV2 checkpoint into ``model`` with exact key checking."""
-    state_dict = unwrap_state_dict(load_file(path, map_location), str(path))
+    """Load a GhostNetV2 checkpoint into ``model`` with exact key checking (a
+    training checkpoint of a whole detector too, with ``prefix='backbone.'``)."""
+    state_dict = unwrap_state_dict(load_training_checkpoint(path, map_location), str(path))
     state_dict = match_to_model(clean_state_dict(state_dict, prefix), model)
     model.load_state_dict(state_dict, strict=True)
     return model

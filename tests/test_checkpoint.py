@@ -41,6 +41,20 @@ def test_timm_layout_loads(tmp_path, official):
     _assert_loaded(model, official)
 
 
+def test_training_checkpoint_of_a_detector_with_prefix(tmp_path, official):
+    """An mmengine training checkpoint (logging state included) of a whole
+    detector gives its backbone through init_cfg with prefix='backbone.'."""
+    from mmengine.logging import HistoryBuffer
+    buffer = HistoryBuffer()
+    buffer.update(1.5)
+    ckpt = {'state_dict': {f'backbone.{k}': v for k, v in official.items()},
+            'meta': {'iter': 12}, 'message_hub': {'log_scalars': {'loss': buffer}}}
+    model = GhostNetV2(init_cfg=dict(type='Pretrained', prefix='backbone.',
+                                     checkpoint=_save(tmp_path, ckpt)))
+    model.init_weights()
+    _assert_loaded(model, official)
+
+
 def test_detector_checkpoint_with_prefix(tmp_path, official):
     det = {'state_dict': {**{f'backbone.{k}': v for k, v in official.items()},
                           'neck.conv.weight': torch.zeros(1)}, 'meta': {}}

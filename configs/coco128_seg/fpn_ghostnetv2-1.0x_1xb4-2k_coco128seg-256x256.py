@@ -1,9 +1,10 @@
 # Semantic FPN + GhostNetV2-1.0 on the small real data set coco128_seg (ADE20K layout:
 # images/{training,validation}/*.jpg, annotations/.../*.png, 0 = unlabeled, 1..133 =
 # the COCO panoptic classes listed in its classes.txt). Same model and pipeline as
-# ../ghostnetv2/fpn_ghostnetv2-1.0x_4xb4-80k_ade20k-512x512.py; only the data, the classes and the schedule change:
-# 256x256 crops (the pipeline's scales halved to match), batch 4, AdamW lr 1e-3,
-# 2000 iterations on the 100 training images, mIoU on the 100 validation images.
+# ../ghostnetv2/fpn_ghostnetv2-1.0x_4xb4-80k_ade20k-512x512.py; only the data, the
+# classes and the schedule change: 256x256 crops (the pipeline's scales halved to
+# match), batch 4, AdamW lr 1e-3, 2000 iterations on the 100 training images, mIoU on
+# the 100 validation images.
 #
 # Data root: $COCO128_SEG_ROOT, else ../shared/data/coco128_seg beside the checkout;
 # tools/train.py and tools/test.py also take --cfg-options data_root=DIR (which

@@ -11,6 +11,7 @@ import copy
 import ctypes
 import ctypes.util
 import os
+import platform
 import statistics
 import tempfile
 import time
@@ -44,6 +45,13 @@ def keep_freed_memory_in_heap():
                     and libc.mallopt(m_trim_threshold, 1 << 30))
     except (OSError, AttributeError, TypeError):
         return False
+
+
+def environment_line(device='cpu'):
+    """torch version, threads, CPU (and GPU): what a timing depends on."""
+    line = (f'torch {torch.__version__}, {torch.get_num_threads()} threads, '
+            f'{platform.processor() or platform.machine()}, {os.cpu_count()} cores')
+    return line + (f', {torch.cuda.get_device_name()}' if device == 'cuda' else '')
 
 
 class Runner:

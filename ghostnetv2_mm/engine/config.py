@@ -79,12 +79,13 @@ def enable_visualization(cfg, show_dir=None, show=False, wait_time=2):
     if config_scope(cfg) == 'mmdet':
         from mmdet.engine.hooks.utils import trigger_visualization_hook
         return trigger_visualization_hook(cfg, args)
-    # mmseg keeps this step in its tools/test.py, outside its package
+    # mmseg keeps this step in its tools/test.py, outside its package; its hook
+    # draws every `interval`-th test batch (50 by default), so ask for all
     hook = cfg.default_hooks.get('visualization')
     if hook is None:
         raise RuntimeError('--show / --show-dir need default_hooks.visualization '
                            "(e.g. dict(type='SegVisualizationHook')) in the config")
-    hook['draw'] = True
+    hook.update(draw=True, interval=1)
     if show:
         hook.update(show=True, wait_time=wait_time)
     if args.show_dir:

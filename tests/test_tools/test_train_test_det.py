@@ -4,7 +4,6 @@ augmentation, 200 iterations, seeded and deterministic) and it learns; the
 untrained model detects nothing; tools/analysis/coco_map.py gives tools/test.py's
 numbers from the ``--out`` pickle and from the COCO results json; ``--resume``
 and ``--deploy``."""
-import json
 import math
 import pickle
 import re

@@ -13,25 +13,18 @@ CUDA it synchronises and adds fp16. Operation counts: tools/analysis/get_flops.p
     python tools/analysis/benchmark.py --compare     # vs mmdet MobileNetV2, ResNet-18
 """
 import argparse
-import platform
 import sys
 
 import torch
 from mmengine.config import DictAction
 
 from ghostnetv2_mm import GhostNetV2
-from ghostnetv2_mm.analysis.timing import (RUNTIMES, Runner, keep_freed_memory_in_heap,
-                                           make_runners, peak_memory_mb, peer_backbones,
-                                           time_runners)
+from ghostnetv2_mm.analysis.timing import (RUNTIMES, Runner, environment_line,
+                                           keep_freed_memory_in_heap, make_runners,
+                                           peak_memory_mb, peer_backbones, time_runners)
 from ghostnetv2_mm.apis import init_model
 
 DEFAULT_RUNTIMES = ['eager', 'deploy', 'compiled', 'onnxruntime']
-
-
-def environment():
-    import os
-    return (f'torch {torch.__version__}, {torch.get_num_threads()} threads, '
-            f'{platform.processor() or platform.machine()}, {os.cpu_count()} cores')
 
 
 def fmt(s):
@@ -42,8 +35,7 @@ def fmt(s):
 def benchmark(model, args):
     """Every runtime of ``model`` at every ``--shape``, printed."""
     device = args.device
-    print(f'# {environment()}{", " + torch.cuda.get_device_name() if device == "cuda" else ""}'
-          f'; batch 1 latency')
+    print(f'# {environment_line(device)}; batch 1 latency')
     for shape in args.shape:
         x = torch.randn(1, 3, *shape, device=device)
         for half in ([False, True] if device == 'cuda' else [False]):
@@ -82,7 +74,7 @@ def compare(args):
         r.name = f'GhostNetV2 {r.name}'
     runners += [Runner(f'{name} eager', model) for name, model in peer_backbones().items()]
     results = time_runners(runners, x, args.warmup, args.repeat, 'cpu', args.rounds)
-    print(f'# {environment()}; 1x3x{shape[0]}x{shape[1]}, fp32, interleaved')
+    print(f'# {environment_line()}; 1x3x{shape[0]}x{shape[1]}, fp32, interleaved')
     mnv2 = results['mmdet MobileNetV2 eager']
     for r in runners:
         s = results[r.name]

@@ -108,8 +108,8 @@ def ensure(pairs):
 
 def ensure_project():
     """Editable install of this checkout (no dependency resolution: done above)."""
-    code = ('import ghostnetv2_mm, os, sys; '
-            f'sys.exit(0 if os.path.dirname(os.path.dirname(ghostnetv2_mm.__file__)) == {ROOT!r} else 1)')
+    code = ('import ghostnetv2_mm, os, sys; sys.exit(0 if os.path.dirname(os.path.dirname('
+            f'ghostnetv2_mm.__file__)) == {ROOT!r} else 1)')
     if not probe(code):
         pip('--no-deps', '--no-build-isolation', '-e', ROOT)
 
