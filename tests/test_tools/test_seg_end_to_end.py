@@ -1,6 +1,6 @@
 """Segmentation through the command-line tools.
 
-One training run (module fixture) of the learning recipe
+One training run (the session fixture seg_16img_run of conftest.py) of the learning recipe
 (configs/coco128_seg/fpn_ghostnetv2-1.0x_1xb4-300iter_coco128seg-16img-256x256.py: Semantic FPN +
 GhostNetV2-1.0 from scratch, the first 16 coco128_seg training images, 256x256
 crops, batch 4, AdamW 1e-3, seed 0), evaluated on the same 16 images every 50
@@ -17,37 +17,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ghostnetv2_mm.analysis import read_scalars
-from helpers import CONFIGS, run_tool
+from helpers import run_tool
 
 pytestmark = pytest.mark.slow
-CONFIG = CONFIGS / 'coco128_seg' / 'fpn_ghostnetv2-1.0x_1xb4-300iter_coco128seg-16img-256x256.py'
 MAX_ITERS, VAL_INTERVAL, TARGET = 150, 50, 25.0
 NUM_IMAGES = 16
 
 
 @pytest.fixture(scope='module')
-def trained(tmp_path_factory, coco128_seg_dir):
-    root = tmp_path_factory.mktemp('seg_e2e')
-    # The test's own stopping rule, as a child of the shipped config.
-    config = root / 'learning_check.py'
-    config.write_text(
-        f"_base_ = {str(CONFIG)!r}\n"
-        f"train_cfg = dict(max_iters={MAX_ITERS}, val_interval={VAL_INTERVAL})\n"
-        f"default_hooks = dict(logger=dict(interval=10),\n"
-        f"                     checkpoint=dict(interval={VAL_INTERVAL}, "
-        f"max_keep_ckpts=1))\n"
-        f"custom_hooks = [dict(type='EarlyStoppingHook', monitor='mIoU',\n"
-        f"                     rule='greater', stopping_threshold={TARGET},\n"
-        f"                     patience=1000)]\n")
-    work = root / 'work'
-    log = run_tool('tools/train.py', config, '--work-dir', work,
-                   '--cfg-options', f'data_root={coco128_seg_dir}', env=dict(os.environ))
-    train, val = read_scalars(work)
-    scalars = train + val
-    checkpoint = (work / 'last_checkpoint').read_text().strip()
-    return dict(root=root, config=config, work=work, log=log, scalars=scalars,
-                checkpoint=checkpoint, data=coco128_seg_dir)
+def trained(seg_16img_run):
+    return seg_16img_run
 
 
 def test_learns_from_scratch_mIoU_25_within_150_iterations(trained):

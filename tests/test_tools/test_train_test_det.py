@@ -33,12 +33,8 @@ def assert_same(metrics, expected):
 
 
 @pytest.fixture(scope='module')
-def yolo_run(tmp_path_factory, coco128_dir):
-    """The config's own recipe, run as a user would run it."""
-    work_dir = tmp_path_factory.mktemp('yolov3_8img')
-    run_tool('tools/train.py', CONFIG, '--work-dir', work_dir,
-             '--cfg-options', f'data_root={coco128_dir}')
-    return work_dir
+def yolo_run(yolov3_8img_run):
+    return yolov3_8img_run
 
 
 def test_yolov3_learns_from_scratch_on_eight_real_images(yolo_run):
