@@ -1,8 +1,10 @@
 """Packaging for ghostnetv2_mm (GhostNetV2 backbone for mmdet / mmseg)."""
 import os
 import re
+import shutil
 
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -19,6 +21,19 @@ def read_version():
         return re.search(r"__version__ = '([^']+)'", f.read()).group(1)
 
 
+class BuildPyWithModelIndex(build_py):
+    """Also put model-index.yml and configs/ in the built package as
+    ghostnetv2_mm/.mim/, where OpenMMLab's mim looks (``mim search``)."""
+
+    def run(self):
+        super().run()
+        target = os.path.join(self.build_lib, 'ghostnetv2_mm', '.mim')
+        os.makedirs(target, exist_ok=True)
+        shutil.copy2(os.path.join(HERE, 'model-index.yml'), target)
+        shutil.copytree(os.path.join(HERE, 'configs'), os.path.join(target, 'configs'),
+                        dirs_exist_ok=True, ignore=shutil.ignore_patterns('__pycache__'))
+
+
 setup(
     name='ghostnetv2_mm',
     version=read_version(),
@@ -33,4 +48,5 @@ setup(
     license='Apache-2.0',
     package_data={'ghostnetv2_mm.deploy.ops': ['*.cpp']},
     zip_safe=False,
+    cmdclass={'build_py': BuildPyWithModelIndex},
 )

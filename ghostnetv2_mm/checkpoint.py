@@ -40,18 +40,29 @@ def load_file(path, map_location='cpu'):
         raise CheckpointError(
             f'Refusing to load {path}: it is not a plain tensor checkpoint '
             f'(the pickle references code, which weights_only=True never runs: '
-            f'{err}). Re-save only its state dict with torch.save(state_dict, '
-            f'path) in a trusted environment.') from err
+            f'{_unpickler_reason(err)}). Re-save only its state dict with '
+            f'torch.save(state_dict, path) in a trusted environment.') from err
+
+
+def _unpickler_reason(err):
+    """The refusal itself, without torch's advice to retry with weights_only=False."""
+    text = str(err)
+    marker = 'WeightsUnpickler error:'
+    if marker in text:
+        text = text.split(marker, 1)[1].strip().split('\n\nCheck the documentation', 1)[0]
+    return text.strip()
 
 
 def training_checkpoint_globals():
     """What mmengine's own training checkpoints hold besides tensors.
 
-    The message hub stores ``HistoryBuffer`` objects (numpy arrays inside, and
-    ``getattr`` to rebuild their bound statistics methods); nothing else is
-    allowed, so a pickle that references any other code is still refused.
+    The message hub stores ``HistoryBuffer`` objects: numpy arrays inside, and
+    their statistics methods, which pickle writes as ``getattr(HistoryBuffer,
+    'mean')`` and the like. ``builtins.getattr`` itself is not allowed (it would
+    reach any attribute of any allowed object, e.g. the ``builtins`` module
+    through ``getattr.__self__``); :func:`history_buffer_statistic` answers those
+    calls instead. A pickle that references any other code is refused.
     """
-    import builtins
     import codecs
 
     import numpy as np
@@ -60,11 +71,44 @@ def training_checkpoint_globals():
     multiarray = getattr(np, '_core', None) or np.core
     allowed = [HistoryBuffer, multiarray.multiarray._reconstruct,
                multiarray.multiarray.scalar, np.ndarray, np.dtype,
-               builtins.getattr, codecs.encode]
+               (history_buffer_statistic, 'builtins.getattr'), codecs.encode]
     allowed += [type(np.dtype(t)) for t in
                 ('float16', 'float32', 'float64', 'int8', 'int16', 'int32',
                  'int64', 'uint8', 'bool')]
     return allowed
+
+
+def _statistics_names():
+    """Names of ``HistoryBuffer``'s own statistics methods (min, max, mean, ...)."""
+    from mmengine.logging import HistoryBuffer
+    HistoryBuffer()  # fills the class-level table with the defaults
+    return {name for name, method in HistoryBuffer._statistics_methods.items()
+            if vars(HistoryBuffer).get(name) is method}
+
+
+def _describe(obj):
+    """A short name for an object a pickle handed to getattr (no repr: it could
+    be long, and calls the object's own code)."""
+    if obj is history_buffer_statistic:  # what the pickle calls getattr
+        return 'builtins.getattr'
+    if isinstance(obj, type) or callable(obj):
+        module = getattr(obj, '__module__', None) or ''
+        return f'{module}.{getattr(obj, "__qualname__", type(obj).__name__)}'.lstrip('.')
+    return f'a {type(obj).__module__}.{type(obj).__qualname__} object'
+
+
+def history_buffer_statistic(owner, name):
+    """Stands in for ``builtins.getattr`` while a training checkpoint is read:
+    rebuilds ``HistoryBuffer.<statistic>`` (what mmengine's message hub pickles)
+    and refuses every other attribute, naming what was asked."""
+    from mmengine.logging import HistoryBuffer
+    allowed = _statistics_names()
+    if owner is HistoryBuffer and isinstance(name, str) and name in allowed:
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(
+        f'the checkpoint asks for getattr({_describe(owner)}, {name!r}); only '
+        f'the statistics methods of mmengine.logging.HistoryBuffer '
+        f'({", ".join(sorted(allowed))}) may be rebuilt while loading')
 
 
 def load_training_checkpoint(path, map_location='cpu'):

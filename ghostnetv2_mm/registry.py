@@ -5,6 +5,6 @@ children of mmengine's, and a child that does not know a type asks its
 parent, so one registration here serves every toolbox (and needs none of
 them installed).
 """
-from mmengine.registry import DATASETS, HOOKS, MODELS
+from mmengine.registry import DATASETS, HOOKS, MODELS, TRANSFORMS
 
-__all__ = ['DATASETS', 'HOOKS', 'MODELS']
+__all__ = ['DATASETS', 'HOOKS', 'MODELS', 'TRANSFORMS']

@@ -143,3 +143,88 @@ def test_training_checkpoint_loads_with_narrow_allowlist(tmp_path):
     torch.save({'state_dict': {}, 'evil': Payload()}, tmp_path / 'evil.pth')
     with pytest.raises(CheckpointError, match='Refusing to load'):
         load_training_checkpoint(tmp_path / 'evil.pth')
+
+
+class BuiltinsModule:
+    """Pickles as ``getattr(getattr, '__self__')``: the builtins module."""
+
+    def __reduce__(self):
+        return (getattr, (getattr, '__self__'))
+
+
+class PlantedBuiltin:
+    """Pickles as ``getattr(<builtins>, 'eval')``, to plant in a HistoryBuffer."""
+
+    def __reduce__(self):
+        return (getattr, (BuiltinsModule(), 'eval'))
+
+
+class HistoryBufferAttribute:
+    def __reduce__(self):
+        from mmengine.logging import HistoryBuffer
+        return (getattr, (HistoryBuffer, '__init__'))
+
+
+def test_getattr_reaching_past_history_buffer_statistics_is_refused(tmp_path):
+    """With builtins.getattr allowed, this checkpoint would put builtins.eval
+    among a HistoryBuffer's statistics, called later by mmengine's logger."""
+    from mmengine.logging import HistoryBuffer
+
+    from ghostnetv2_mm.checkpoint import load_training_checkpoint
+    buffer = HistoryBuffer()
+    buffer.update(1.0)
+    state = buffer.__getstate__()
+    state['statistics_methods'] = dict(state['statistics_methods'], mean=PlantedBuiltin())
+
+    planted = HistoryBuffer()  # pickled as any HistoryBuffer, with the planted state
+    planted.__getstate__ = lambda: state
+
+    for name, payload in (('builtins', BuiltinsModule()), ('planted', planted),
+                          ('method', HistoryBufferAttribute())):
+        torch.save({'state_dict': {}, 'message_hub': {'log_scalars': {'loss': payload}}},
+                   tmp_path / f'{name}.pth')
+    with pytest.raises(CheckpointError, match=r"getattr\(builtins\.getattr, '__self__'\); only "
+                                              r'the statistics methods of .*HistoryBuffer'):
+        load_training_checkpoint(tmp_path / 'builtins.pth')
+    with pytest.raises(CheckpointError, match=r"getattr\(builtins\.getattr, '__self__'\)"):
+        load_training_checkpoint(tmp_path / 'planted.pth')
+    with pytest.raises(CheckpointError, match=r"getattr\(mmengine\.logging\.history_buffer\."
+                                              r"HistoryBuffer, '__init__'\)"):
+        load_training_checkpoint(tmp_path / 'method.pth')
+
+
+class WritesAFile:
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, 'w'))
+
+
+class WritesAFileThroughGetattr:
+    """``getattr(<builtins>, 'open')(path, 'w')``."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (_call, (PlantedOpen(), self.path))
+
+
+class PlantedOpen:
+    def __reduce__(self):
+        return (getattr, (BuiltinsModule(), 'open'))
+
+
+def _call(function, path):
+    return function(path, 'w')
+
+
+@pytest.mark.parametrize('payload', [WritesAFile, WritesAFileThroughGetattr])
+def test_pickle_that_would_write_a_file_is_refused_and_writes_nothing(tmp_path, payload):
+    from ghostnetv2_mm.checkpoint import load_training_checkpoint
+    target = tmp_path / 'written_by_the_checkpoint.txt'
+    torch.save({'state_dict': {}, 'meta': payload(str(target))}, tmp_path / 'evil.pth')
+    with pytest.raises(CheckpointError, match='Refusing to load'):
+        load_training_checkpoint(tmp_path / 'evil.pth')
+    assert not target.exists()

@@ -19,6 +19,7 @@ import ghostnetv2_mm  # noqa: F401  (registers GhostNetV2 and friends)
 from ghostnetv2_mm.checkpoint import use_safe_checkpoint_loader
 from ghostnetv2_mm.engine.config import (apply_tta, enable_visualization, load_config,
                                          save_test_predictions)
+from ghostnetv2_mm.engine.config_checks import check_config
 from ghostnetv2_mm.engine.data_paths import check_data_roots
 from ghostnetv2_mm.engine.distributed import close_distributed, prepare_distributed
 
@@ -54,6 +55,7 @@ def main(argv=None):
         raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
     cfg = load_config(args.config, args.cfg_options, args.launcher, args.work_dir)
     cfg.load_from = args.checkpoint
+    check_config(cfg)
     if args.show or args.show_dir:
         enable_visualization(cfg, args.show_dir, args.show, args.wait_time)
     if args.tta:

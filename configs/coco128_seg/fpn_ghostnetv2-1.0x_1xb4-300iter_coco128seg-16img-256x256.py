@@ -11,7 +11,7 @@ num_images = 16
 model = dict(backbone=dict(init_cfg=None))  # from scratch (the backbone's Kaiming)
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadCheckedImageFromFile'),
     dict(type='LoadAnnotations'),
     dict(type='Resize', scale=_base_.scale, keep_ratio=True),
     dict(type='RandomCrop', crop_size=_base_.crop_size, cat_max_ratio=0.75),

@@ -25,3 +25,22 @@ model = dict(
     # P3-P5 from the three stage ends, P6/P7 from extra convs, as for ResNet
     # (where C2 is skipped with start_level=1).
     neck=dict(in_channels=_base_.ghostnetv2_channels['w10'][2:5], start_level=0))
+
+# Reading images (docs/training.md): training through LoadCheckedImageFromFile,
+# which stops at an unreadable image naming the file (on_error='skip' trains on
+# another one instead, counting them in the log); testing through the stock
+# LoadImageFromFile, whose type mmdet's inferencer looks for, and the checking
+# file backend, which refuses empty and truncated images by name.
+train_pipeline = [dict(type='LoadCheckedImageFromFile')] + _base_.train_pipeline[1:]
+test_pipeline = [dict(type='LoadImageFromFile', backend_args=dict(backend='checked_image'))] \
+    + _base_.test_pipeline[1:]
+tta_pipeline = [test_pipeline[0]] + _base_.tta_pipeline[1:]  # --tta
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+# Crash-safe checkpoints (written atomically, old ones deleted only after the
+# new one is complete) that carry the random state, so that `--resume`
+# continues as the uninterrupted run would have (docs/training.md).
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'),
+                     random_state=dict(type='RandomStateHook'))

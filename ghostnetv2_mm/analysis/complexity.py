@@ -14,6 +14,8 @@ import torch.nn as nn
 from mmengine.analysis import FlopAnalyzer
 from mmengine.analysis.jit_handles import elementwise_flop_counter
 
+from ..models.layers import DFCAttention
+
 # Elementwise ops the DFC gate performs: pooling, sigmoid, resize, product.
 DFC_OPS = ('avg_pool2d', 'max_pool2d', 'sigmoid', 'upsample_nearest2d',
            'upsample_bilinear2d', 'mul')
@@ -61,9 +63,12 @@ def count_complexity(model, inputs):
     analyzer.unsupported_ops_warnings(False)
     analyzer.uncalled_modules_warnings(False)
     by_operator = Counter(analyzer.by_operator())
+    # GhostNetV2's gates (``short_conv``, deployed or not) and DFC plug-ins
+    gates = {name for name, module in model.named_modules()
+             if name.endswith('short_conv') or isinstance(module, DFCAttention)}
     dfc = Counter()
     for name, ops in analyzer.by_module_and_operator().items():
-        if name.endswith('short_conv'):
+        if name in gates:
             dfc.update({op: n for op, n in ops.items() if op in DFC_OPS})
     return dict(
         params=sum(p.numel() for p in model.parameters()),

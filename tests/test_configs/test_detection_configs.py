@@ -52,8 +52,9 @@ LEARNING = [name for name in SMALL_CONFIGS if name.endswith('-8img.py')]
 
 
 def test_the_shipped_set_is_the_expected_one():
+    # configs/dfc_attention/ is checked by test_dfc_attention_configs.py
     found = sorted(str(p.relative_to(CONFIGS)) for p in CONFIGS.rglob('*.py')
-                   if '_base_' not in p.parts
+                   if '_base_' not in p.parts and 'dfc_attention' not in p.parts
                    and Config.fromfile(p).get('default_scope') == 'mmdet')
     assert found == ALL_CONFIGS
 
@@ -85,7 +86,8 @@ def inner_dataset(dataset_cfg):
     return dataset_cfg
 
 
-def test_entry_point_is_the_retinanet_1x_config():
+def test_entry_point_is_the_retinanet_1x_config(assert_crash_safe):
+    assert_crash_safe(Config.fromfile(CONFIGS / ENTRY_POINT))
     entry = plain(Config.fromfile(CONFIGS / ENTRY_POINT).to_dict())
     full = plain(Config.fromfile(
         CONFIGS / 'ghostnetv2/retinanet_ghostnetv2-1.0x_fpn_8xb2-1x_coco.py').to_dict())
@@ -93,7 +95,8 @@ def test_entry_point_is_the_retinanet_1x_config():
 
 
 @pytest.mark.parametrize('name', sorted(COCO_CONFIGS))
-def test_full_coco_config_states_the_paper_setting(name):
+def test_full_coco_config_states_the_paper_setting(name, assert_crash_safe,
+                                                   with_stock_loaders):
     base, width, dfc_stages, weights = COCO_CONFIGS[name]
     cfg = Config.fromfile(CONFIGS / name)
     stock = Config.fromfile(STOCK_DIR / base.split('::')[1])
@@ -106,11 +109,19 @@ def test_full_coco_config_states_the_paper_setting(name):
     assert tuple(backbone.out_indices) == (2, 3, 4)  # stride 8 / 16 / 32 stage ends
     assert backbone.init_cfg == dict(type='Pretrained',
                                      checkpoint=f'checkpoints/{weights}_imagenet_mm.pth')
-    # everything but the backbone and the neck inputs is the stock recipe
-    for key in ('train_cfg', 'param_scheduler', 'optim_wrapper', 'auto_scale_lr',
-                'train_pipeline', 'test_pipeline'):
+    # everything but the backbone and the neck inputs is the stock recipe, with
+    # checked image loading and crash-safe checkpoints
+    for key in ('train_cfg', 'param_scheduler', 'optim_wrapper', 'auto_scale_lr'):
         if key in stock:
             assert plain(cfg[key]) == plain(stock[key]), key
+    for key in ('train_pipeline', 'test_pipeline', 'tta_pipeline'):
+        if key in stock:
+            assert with_stock_loaders(plain(cfg[key])) == with_stock_loaders(plain(stock[key]))
+    assert plain(inner_dataset(cfg.train_dataloader.dataset).pipeline) == \
+        plain(cfg.train_pipeline)
+    for loader in ('val_dataloader', 'test_dataloader'):
+        assert plain(cfg[loader].dataset.pipeline) == plain(cfg.test_pipeline), loader
+    assert_crash_safe(cfg)
     assert cfg.train_dataloader.batch_size == stock.train_dataloader.batch_size
     assert plain(cfg.model.bbox_head) == plain(stock.model.bbox_head)
     if base == RETINA:
@@ -125,8 +136,9 @@ def test_full_coco_config_states_the_paper_setting(name):
 
 
 @pytest.mark.parametrize('name', sorted(SMALL_CONFIGS))
-def test_small_config_keeps_the_model_and_reads_coco128(name, coco128_dir):
+def test_small_config_keeps_the_model_and_reads_coco128(name, coco128_dir, assert_crash_safe):
     cfg = read(name, coco128_dir)
+    assert_crash_safe(cfg)
     full = Config.fromfile(CONFIGS / SMALL_CONFIGS[name])
     root = str(coco128_dir) + '/'
     assert cfg.data_root == root

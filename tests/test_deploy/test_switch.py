@@ -132,6 +132,7 @@ def test_in_place_ops_change_nothing_but_memory(deployed):
     assert x.grad is not None and x.grad.abs().sum() > 0
 
 
+@pytest.mark.slow  # torch.compile's tracing: seconds per case
 @pytest.mark.parametrize('deploy,to_channels_last', [(False, False), (True, False),
                                                       (True, True)])
 def test_dynamo_sees_no_graph_breaks(deploy, to_channels_last):
@@ -150,6 +151,7 @@ def test_dynamo_sees_no_graph_breaks(deploy, to_channels_last):
         assert explanation.graph_count == 1
 
 
+@pytest.mark.slow  # inductor compiles the whole backbone
 def test_compile_for_inference_matches(official_model, deployed):
     """Deploy + channels_last + torch.compile with freezing, at an odd size."""
     model = copy.deepcopy(deployed).to(memory_format=torch.channels_last)

@@ -21,7 +21,7 @@ learning_check = dict(
             indices=8,  # the first 8 annotated images
             filter_cfg=dict(filter_empty_gt=True, min_size=32),
             pipeline=[
-                dict(type='LoadImageFromFile'),
+                dict(type='LoadCheckedImageFromFile'),  # see docs/training.md
                 dict(type='LoadAnnotations', with_bbox=True),
                 dict(type='Resize', scale=(256, 256), keep_ratio=True),
                 dict(type='PackDetInputs'),
@@ -42,7 +42,7 @@ learning_check = dict(
             # 'instances' (the image's own annotations) travel with each
             # prediction, so the first metric scores exactly these images
             pipeline=[
-                dict(type='LoadImageFromFile'),
+                dict(type='LoadImageFromFile', backend_args=dict(backend='checked_image')),
                 dict(type='Resize', scale=(256, 256), keep_ratio=True),
                 dict(type='LoadAnnotations', with_bbox=True),
                 dict(type='PackDetInputs',
@@ -60,7 +60,9 @@ learning_check = dict(
     train_cfg=dict(_delete_=True, type='IterBasedTrainLoop', max_iters=200,
                    val_interval=200),
     default_hooks=dict(logger=dict(interval=10),
-                       checkpoint=dict(by_epoch=False, interval=200)),
+                       checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False,
+                                       interval=200),
+                       random_state=dict(type='RandomStateHook')),
     log_processor=dict(by_epoch=False, window_size=10),
     auto_scale_lr=dict(base_batch_size=4),
 )
