@@ -93,3 +93,16 @@ def load_tool(relpath):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def optimizer_step_moves(model, cfg, loss, params, min_moved=1.0):
+    """Backward on ``loss`` and one step of the config's own optimizer
+    (``cfg.optim_wrapper``); every parameter stays finite and at least
+    ``min_moved`` of ``params`` (name -> parameter) change."""
+    from mmengine.optim import build_optim_wrapper
+    before = {name: p.detach().clone() for name, p in params.items()}
+    build_optim_wrapper(model, cfg.optim_wrapper).update_params(loss)
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    still = [name for name, p in params.items() if torch.equal(p, before[name])]
+    assert len(params) - len(still) >= min_moved * len(params), \
+        f'{len(still)} of {len(params)} parameters did not move: {still[:5]}'

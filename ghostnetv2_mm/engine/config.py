@@ -41,6 +41,12 @@ def load_config(path, cfg_options=None, launcher='none', work_dir=None):
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(path))[0])
+    # a visualizer of the run's own (named after the experiment): mmdet's and
+    # mmseg's configs all name theirs 'visualizer', and mmengine hands an
+    # existing instance of that name, maybe the other toolbox's class, to any
+    # later runner in the same process (notebooks, tests)
+    if isinstance(cfg.get('visualizer'), dict):
+        cfg.visualizer.pop('name', None)
     # the registrations are needed even if the config forgot its custom_imports
     imports = list(cfg.get('custom_imports', {}).get('imports', []))
     if 'ghostnetv2_mm' not in imports:

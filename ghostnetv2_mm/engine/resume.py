@@ -74,8 +74,8 @@ def find_resume_checkpoint(work_dir, loader=load_training_checkpoint):
     raise NoReadableCheckpointError(
         f'--resume: none of the {len(candidates)} checkpoint(s) in {work_dir} can be '
         f'read, so the run cannot continue:\n  ' + '\n  '.join(notes) +
-        f'\nResume from a good copy with --resume PATH, or move them away to '
-        f'start from scratch.')
+        '\nResume from a good copy with --resume PATH, or move them away to '
+        'start from scratch.')
 
 
 def resolve_auto_resume(cfg):
