@@ -69,7 +69,7 @@ def assert_stock_but_for_the_house_keys(cfg, base, assert_crash_safe, with_stock
 @pytest.mark.parametrize('name', sorted(ABLATION))
 def test_ablation_changes_only_the_backbones_attention(name, assert_crash_safe,
                                                        with_stock_loaders):
-    cfg = load_config(str(CONFIGS / name))
+    cfg = Config.fromfile(CONFIGS / name)
     assert YOLO in cfg.text and cfg.default_scope == 'mmdet'
     assert cfg.custom_imports == dict(imports=['ghostnetv2_mm'], allow_failed_imports=False)
     base = stock(YOLO)
@@ -87,7 +87,7 @@ def test_ablation_changes_only_the_backbones_attention(name, assert_crash_safe,
 
 def test_retinanet_r50_gets_dfc_plugins_and_nothing_else(assert_crash_safe,
                                                          with_stock_loaders):
-    cfg = load_config(str(CONFIGS / RETINA_DFC))
+    cfg = Config.fromfile(CONFIGS / RETINA_DFC)
     base = stock(RETINA)
     assert RETINA in cfg.text
     plugins = cfg.model.backbone.plugins

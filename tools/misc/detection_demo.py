@@ -6,8 +6,7 @@ Runs the project's own command-line tools, as a user would:
      (from scratch: 8 coco128 train2017 images at 256 px, batch 4, AdamW)
   2. tools/test.py    on the same 8 images, saving the predictions (--out)
   3. tools/analysis/coco_map.py's tables for those predictions
-  4. a picture of 4 images drawn by tools/test.py --show-dir: ground truth
-     (left) and predictions (right)
+  4. a picture of 4 of them: ground truth (left) and predictions (right)
 
 The mAP is on the images the model was trained on: it proves that the model
 and the pipeline learn, it is not COCO accuracy (no ImageNet or COCO weights
@@ -61,13 +60,32 @@ def print_learning(work_dir):
               f'{record["coco128_train/bbox_mAP"]:.3f}', flush=True)
 
 
-def stack_pictures(show_dir, out_file, num_images=4):
-    """The first drawn test images (mmdet draws ground truth left, predictions
-    right) stacked into one picture."""
+def draw_pictures(results, out_file, num_images=4, score_thr=0.3):
+    """Ground truth (left) and predictions (right) of the first test images,
+    drawn by mmdet's visualizer (boxes clipped to the image), one under the other."""
     import mmcv
     import numpy as np
-    drawn = sorted(os.listdir(show_dir))[:num_images]
-    rows = [mmcv.imread(osp.join(show_dir, name)) for name in drawn]
+    import torch
+    from mmdet.datasets import CocoDataset
+    from mmdet.structures import DetDataSample
+    from mmdet.visualization import DetLocalVisualizer
+    from mmengine.structures import InstanceData
+
+    from ghostnetv2_mm.visualization.inference import clip_boxes
+    visualizer = DetLocalVisualizer(name=f'demo_{time.time_ns()}')
+    visualizer.dataset_meta = dict(CocoDataset.METAINFO)
+    rows = []
+    for sample in results[:num_images]:
+        image = mmcv.imread(sample['img_path'], channel_order='rgb')
+        gt = [g for g in sample['instances'] if not g['ignore_flag']]
+        drawn = DetDataSample(
+            gt_instances=InstanceData(
+                bboxes=torch.tensor([g['bbox'] for g in gt]).reshape(-1, 4),
+                labels=torch.tensor([g['bbox_label'] for g in gt])),
+            pred_instances=InstanceData(**sample['pred_instances']))
+        visualizer.add_datasample('demo', image, clip_boxes(drawn, image.shape),
+                                  pred_score_thr=score_thr)
+        rows.append(visualizer.get_image()[..., ::-1])  # RGB -> BGR for imwrite
     width = max(r.shape[1] for r in rows)
     rows = [np.pad(r, ((0, 8), (0, width - r.shape[1]), (0, 0)), constant_values=255)
             for r in rows]
@@ -114,12 +132,10 @@ def main(argv=None):
         checkpoint = f.read().strip()
     train_end = time.time()
 
-    log('2/4 testing on the same 8 images, drawing ground truth and predictions')
+    log('2/4 testing on the same 8 images')
     results_file = osp.join(work_dir, 'results.pkl')
-    show_dir = osp.join(work_dir, 'shown')
     run_tool([osp.join(REPO, 'tools', 'test.py'), CONFIG, checkpoint, '--work-dir', work_dir,
-              '--out', results_file, '--show-dir', show_dir] + cfg_options,
-             osp.join(work_dir, 'test.log'))
+              '--out', results_file] + cfg_options, osp.join(work_dir, 'test.log'))
 
     log('3/4 COCO box mAP of those predictions (tools/analysis/coco_map.py)')
     results = load(results_file)
@@ -128,16 +144,16 @@ def main(argv=None):
         metrics = score_detections(results)
     print(format_tables(metrics))
 
-    log('4/4 a picture of 4 of them: ground truth (left), predictions (right)')
+    log('4/4 drawing 4 of them: ground truth (left), predictions (right)')
     picture = osp.join(work_dir, 'predictions.png')
-    stack_pictures(show_dir, picture)
+    draw_pictures(results, picture)
 
     log(f'training took {train_end - start:.0f} s, everything {time.time() - start:.0f} s')
     log(f'box mAP on the 8 training images: {metrics.get("bbox_mAP", 0.0):.3f} '
         f'(mAP@0.5 {metrics.get("bbox_mAP_50", 0.0):.3f}); untrained it is 0.000. It measures '
         f'learning (memorising 8 images), not COCO accuracy')
     log(f'checkpoint: {checkpoint}')
-    log(f'boxes scoring >= 0.3 drawn in {show_dir}; 4 of them: {picture}')
+    log(f'picture (boxes scoring >= 0.3): {picture}')
     return metrics, picture
 
 

@@ -59,7 +59,8 @@ learning_check = dict(
     ],
     train_cfg=dict(_delete_=True, type='IterBasedTrainLoop', max_iters=200,
                    val_interval=200),
-    default_hooks=dict(logger=dict(interval=10),
+    # metrics logged at their iteration (mmdet's logger logs them by epoch)
+    default_hooks=dict(logger=dict(interval=10, log_metric_by_epoch=False),
                        checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False,
                                        interval=200),
                        random_state=dict(type='RandomStateHook')),
