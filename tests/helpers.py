@@ -106,3 +106,13 @@ def optimizer_step_moves(model, cfg, loss, params, min_moved=1.0):
     still = [name for name, p in params.items() if torch.equal(p, before[name])]
     assert len(params) - len(still) >= min_moved * len(params), \
         f'{len(still)} of {len(params)} parameters did not move: {still[:5]}'
+
+
+def two_samples(scope, dataset_cfg):
+    """The first two samples of ``dataset_cfg`` (an mmdet or mmseg dataset,
+    ``scope``) through its pipeline, collated as a dataloader does."""
+    from mmengine.dataset import pseudo_collate
+    from mmengine.registry import DATASETS, DefaultScope
+    with DefaultScope.overwrite_default_scope(scope):
+        dataset = DATASETS.build(dict(dataset_cfg, indices=2))
+        return pseudo_collate([dataset[0], dataset[1]])

@@ -8,14 +8,13 @@ from pathlib import Path
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.dataset import pseudo_collate
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import DefaultScope
 from mmengine.utils import get_installed_path
 
 from ghostnetv2_mm.engine.config import load_config
-from helpers import CONFIGS, REPO, optimizer_step_moves, plain
-from mmseg.registry import DATASETS, MODELS
+from helpers import CONFIGS, REPO, optimizer_step_moves, plain, two_samples
+from mmseg.registry import MODELS
 
 V2 = (1, 2, 3, 4)
 ADE20K = 'ghostnetv2/deeplabv3_ghostnetv2-1.0x-d8_4xb4-160k_ade20k-512x512.py'
@@ -140,9 +139,7 @@ def two_real_images(cfg, coco128_seg_dir):
     dataset_cfg = dict(type='SegFolderDataset', data_root=str(coco128_seg_dir),
                        data_prefix=cfg.train_dataloader.dataset.data_prefix,
                        pipeline=small_crops(cfg.train_pipeline))
-    with DefaultScope.overwrite_default_scope('mmseg'):
-        dataset = DATASETS.build(dict(dataset_cfg, indices=2))
-        return pseudo_collate([dataset[0], dataset[1]])
+    return two_samples('mmseg', dataset_cfg)
 
 
 @pytest.mark.slow

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.dataset import pseudo_collate
 from mmengine.registry import DefaultScope
 
 import mmdet
@@ -15,8 +14,8 @@ from ghostnetv2_mm import GhostNetV2
 from ghostnetv2_mm.engine.config import load_config
 from ghostnetv2_mm.engine.data_paths import check_data_roots
 from ghostnetv2_mm.engine.pretrained import fallback_missing_pretrained
-from helpers import CONFIGS, REPO, optimizer_step_moves, plain
-from mmdet.registry import DATASETS, MODELS
+from helpers import CONFIGS, REPO, optimizer_step_moves, plain, two_samples
+from mmdet.registry import MODELS
 
 STOCK_DIR = Path(mmdet.__file__).parent / '.mim' / 'configs'
 RETINA = 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py'
@@ -242,9 +241,7 @@ def two_real_images(cfg, coco128_dir):
                        ann_file='annotations/instances_train2017.json',
                        data_prefix=dict(img='train2017/'), indices=2,
                        pipeline=half_hd(dataset_cfg.pipeline))
-    with DefaultScope.overwrite_default_scope('mmdet'):
-        dataset = DATASETS.build(dataset_cfg)
-        return pseudo_collate([dataset[0], dataset[1]])
+    return two_samples('mmdet', dataset_cfg)
 
 
 @pytest.mark.slow

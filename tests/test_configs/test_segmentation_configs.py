@@ -7,15 +7,14 @@ from pathlib import Path
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.dataset import pseudo_collate
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import DefaultScope
 from mmengine.utils import get_installed_path
 
 from ghostnetv2_mm.engine.config import load_config
 from ghostnetv2_mm.engine.pretrained import fallback_missing_pretrained
-from helpers import CONFIGS, REPO, optimizer_step_moves, plain
-from mmseg.registry import DATASETS, MODELS
+from helpers import CONFIGS, REPO, optimizer_step_moves, plain, two_samples
+from mmseg.registry import MODELS
 
 ADE20K = 'ghostnetv2/fpn_ghostnetv2-1.0x_4xb4-80k_ade20k-512x512.py'
 ADE20K_CONFIGS = {  # config -> (widen_factor, dfc_stages, checkpoint)
@@ -178,9 +177,7 @@ def two_real_images(cfg, name, coco128_seg_dir):
         dataset_cfg = dict(type='SegFolderDataset', data_root=str(coco128_seg_dir),
                            data_prefix=cfg.train_dataloader.dataset.data_prefix,
                            pipeline=cfg.train_pipeline)
-    with DefaultScope.overwrite_default_scope('mmseg'):
-        dataset = DATASETS.build(dict(dataset_cfg, indices=2))
-        return pseudo_collate([dataset[0], dataset[1]])
+    return two_samples('mmseg', dataset_cfg)
 
 
 @pytest.mark.slow

@@ -28,15 +28,12 @@ def test_two_real_runs_overlaid(yolov3_8img_run, seg_16img_run, tmp_path):
         assert list(loss.get_xdata()) == [r['step'] for r in train]
         assert list(loss.get_ydata()) == [r['loss'] for r in train]
         assert list(lines['lr', label].get_ydata()) == [r['lr'] for r in train]
-        evaluation = lines[f'{"coco/bbox_mAP" if label == "YOLOv3" else "mIoU"} '
-                           f'(evaluation)', label]
-        if label == 'YOLOv3':  # one evaluation, after the last iteration, logged as epoch 0
-            assert [r['step'] for r in val] == [0]
-            assert list(evaluation.get_xdata()) == [train[-1]['step']] == [200]
-            assert list(evaluation.get_ydata()) == [val[0]['coco/bbox_mAP']]
-        else:  # mmseg logs evaluations by iteration
-            assert list(evaluation.get_xdata()) == [r['step'] for r in val]
-            assert list(evaluation.get_ydata()) == [r['mIoU'] for r in val]
+        metric = 'coco/bbox_mAP' if label == 'YOLOv3' else 'mIoU'
+        evaluation = lines[f'{metric} (evaluation)', label]
+        assert list(evaluation.get_xdata()) == [r['step'] for r in val]
+        assert list(evaluation.get_ydata()) == [r[metric] for r in val]
+        if label == 'YOLOv3':  # one evaluation, after the last iteration
+            assert [r['step'] for r in val] == [train[-1]['step']] == [200]
         assert len(train) >= 10 and len(val) >= 1
     assert ('mIoU (evaluation)', 'YOLOv3') not in lines
     for color in ((31, 119, 180), (255, 127, 14)):  # both runs drawn, C0 and C1
