@@ -8,7 +8,7 @@
 # statistics at their initial 0 / 1 for the whole run.
 # The ImageNet ResNet-50 weights load with the gate keys reported missing.
 #   tools/dist_train.sh configs/dfc_attention/retinanet_r50-dfc-c3-c5_fpn_8xb2-1x_coco.py 8
-_base_ = 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py'
+_base_ = ['mmdet::retinanet/retinanet_r50_fpn_1x_coco.py', '../_base_/crash_safe.py']
 custom_imports = dict(imports=['ghostnetv2_mm'], allow_failed_imports=False)
 
 model = dict(
@@ -20,14 +20,11 @@ model = dict(
                  position='after_conv2')
         ]))
 
-# Reading images and crash-safe checkpoints as every root config here
-# (docs/training.md).
-train_pipeline = [dict(type='LoadCheckedImageFromFile')] + _base_.train_pipeline[1:]
-test_pipeline = [dict(type='LoadImageFromFile', backend_args=dict(backend='checked_image'))] \
-    + _base_.test_pipeline[1:]
+# Checked image reading and crash-safe checkpoints (../_base_/crash_safe.py).
+train_pipeline = [_base_.checked_train_loading] + _base_.train_pipeline[1:]
+test_pipeline = [_base_.checked_test_loading] + _base_.test_pipeline[1:]
 tta_pipeline = [test_pipeline[0]] + _base_.tta_pipeline[1:]  # --tta
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
-default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'),
-                     random_state=dict(type='RandomStateHook'))
+default_hooks = _base_.crash_safe_hooks

@@ -18,6 +18,7 @@
 _base_ = [
     'mmseg::mobilenet_v2/mobilenet-v2-d8_deeplabv3_4xb4-160k_ade20k-512x512.py',
     '../_base_/ghostnetv2_channels.py',  # stage-end channels per width
+    '../_base_/crash_safe.py',
 ]
 custom_imports = dict(imports=['ghostnetv2_mm'], allow_failed_imports=False)
 
@@ -35,16 +36,11 @@ model = dict(
     decode_head=dict(in_channels=_base_.ghostnetv2_channels['w10'][4]),
     auxiliary_head=dict(in_channels=_base_.ghostnetv2_channels['w10'][3]))
 
-# Crash-safe checkpoints carrying the random state (docs/training.md).
-default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'),
-                     random_state=dict(type='RandomStateHook'))
+default_hooks = _base_.crash_safe_hooks
 
-# Reading images (docs/training.md): training through LoadCheckedImageFromFile,
-# which stops at an unreadable image naming the file; testing through the stock
-# LoadImageFromFile with the checking file backend.
-train_pipeline = [dict(type='LoadCheckedImageFromFile')] + _base_.train_pipeline[1:]
-test_pipeline = [dict(type='LoadImageFromFile', backend_args=dict(backend='checked_image'))] \
-    + _base_.test_pipeline[1:]
+# Checked image reading and crash-safe checkpoints (../_base_/crash_safe.py).
+train_pipeline = [_base_.checked_train_loading] + _base_.train_pipeline[1:]
+test_pipeline = [_base_.checked_test_loading] + _base_.test_pipeline[1:]
 tta_pipeline = [test_pipeline[0]] + _base_.tta_pipeline[1:]  # --tta
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))

@@ -16,6 +16,7 @@
 _base_ = [
     'mmseg::sem_fpn/fpn_r50_4xb4-160k_ade20k-512x512.py',
     '../_base_/ghostnetv2_channels.py',  # stage-end channels per width
+    '../_base_/crash_safe.py',
 ]
 custom_imports = dict(imports=['ghostnetv2_mm'], allow_failed_imports=False)
 
@@ -44,21 +45,15 @@ param_scheduler = [
     dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=80000, by_epoch=False)
 ]
 train_cfg = dict(max_iters=80000, val_interval=8000)
-# Crash-safe checkpoints carrying the random state (docs/training.md).
-default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook', interval=8000),
-                     random_state=dict(type='RandomStateHook'))
+default_hooks = dict(_base_.crash_safe_hooks,
+                     checkpoint=dict(type='AtomicCheckpointHook', interval=8000))
 # train_dataloader.batch_size (4 per GPU) x 4 GPUs; `--auto-scale-lr` rescales
 # the lr linearly for other totals.
 auto_scale_lr = dict(enable=False, base_batch_size=16)
 
-# Reading images (docs/training.md): training through LoadCheckedImageFromFile,
-# which stops at an unreadable image naming the file (on_error='skip' trains on
-# another one instead, counting them in the log); testing through the stock
-# LoadImageFromFile, whose type mmseg's inferencer looks for, and the checking
-# file backend, which refuses empty and truncated images by name.
-train_pipeline = [dict(type='LoadCheckedImageFromFile')] + _base_.train_pipeline[1:]
-test_pipeline = [dict(type='LoadImageFromFile', backend_args=dict(backend='checked_image'))] \
-    + _base_.test_pipeline[1:]
+# Checked image reading and crash-safe checkpoints (../_base_/crash_safe.py).
+train_pipeline = [_base_.checked_train_loading] + _base_.train_pipeline[1:]
+test_pipeline = [_base_.checked_test_loading] + _base_.test_pipeline[1:]
 tta_pipeline = [test_pipeline[0]] + _base_.tta_pipeline[1:]  # --tta
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))

@@ -4,6 +4,7 @@
 _base_ = [
     'mmdet::yolo/yolov3_mobilenetv2_8xb24-320-300e_coco.py',
     '../_base_/ghostnetv2_channels.py',
+    '../_base_/crash_safe.py',
 ]
 custom_imports = dict(imports=['ghostnetv2_mm'], allow_failed_imports=False)
 
@@ -17,20 +18,11 @@ model = dict(
                       checkpoint='checkpoints/ghostnetv2_1.0_imagenet_mm.pth')),
     neck=dict(in_channels=_base_.ghostnetv2_channels['w10'][4:1:-1]))
 
-# Reading images (docs/training.md): training through LoadCheckedImageFromFile,
-# which stops at an unreadable image naming the file (on_error='skip' trains on
-# another one instead, counting them in the log); testing through the stock
-# LoadImageFromFile, whose type mmdet's inferencer looks for, and the checking
-# file backend, which refuses empty and truncated images by name.
-train_pipeline = [dict(type='LoadCheckedImageFromFile')] + _base_.train_pipeline[1:]
-test_pipeline = [dict(type='LoadImageFromFile', backend_args=dict(backend='checked_image'))] \
-    + _base_.test_pipeline[1:]
+# Checked image reading and crash-safe checkpoints (../_base_/crash_safe.py).
+train_pipeline = [_base_.checked_train_loading] + _base_.train_pipeline[1:]
+test_pipeline = [_base_.checked_test_loading] + _base_.test_pipeline[1:]
 train_dataloader = dict(dataset=dict(dataset=dict(pipeline=train_pipeline)))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-# Crash-safe checkpoints (written atomically, old ones deleted only after the
-# new one is complete) that carry the random state, so that `--resume`
-# continues as the uninterrupted run would have (docs/training.md).
-default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'),
-                     random_state=dict(type='RandomStateHook'))
+default_hooks = _base_.crash_safe_hooks
