@@ -22,7 +22,7 @@ import ghostnetv2_mm  # noqa: F401  (registers GhostNetV2 and friends)
 from ghostnetv2_mm.engine.config import config_scope, load_config
 from ghostnetv2_mm.visualization.inference import (DEFAULT_SCORE_THR, Predictor,
                                                    resolve_device, run_inference)
-from ghostnetv2_mm.visualization.media import VideoFrames, collect_sources
+from ghostnetv2_mm.visualization.media import collect_sources, open_video
 
 
 def parse_args(argv=None):
@@ -66,7 +66,7 @@ def main(argv=None):
                          'config (use --opacity to change the drawing)')
     resolve_device(args.device)
     # opening each video checks that OpenCV can read it, and counts its frames
-    total = sum(1 if s.kind == 'image' else VideoFrames(s.path).close()
+    total = sum(1 if s.kind == 'image' else max(0, open_video(s.path).frame_cnt)
                 for s in sources)
     predictor = Predictor(args.config, args.checkpoint, args.device, args.deploy,
                           args.cfg_options)

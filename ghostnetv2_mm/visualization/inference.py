@@ -13,7 +13,7 @@ from ..checkpoint import use_safe_checkpoint_loader
 from ..datasets import decode_image
 from ..engine.config import config_scope, load_config
 from .legend import add_legend, class_shares
-from .media import VideoFrames
+from .media import open_video
 
 DEFAULT_SCORE_THR = 0.3
 
@@ -213,19 +213,22 @@ def _predict_one(predictor, rgb, out_dir, name, drawing, stats):
 
 def _run_video(predictor, source, out_dir, drawing, stats, progress):
     import cv2
-    frames = VideoFrames(source.path)
+    import mmcv
+    video = open_video(source.path)
+    fps = video.fps or 25.0  # containers that do not state it
     out_file = osp.join(out_dir, 'vis', source.name + '.mp4')
     os.makedirs(osp.dirname(out_file), exist_ok=True)
     writer, records = None, []
     try:
-        for index, rgb in enumerate(frames):
+        for index, bgr in enumerate(video):
+            rgb = mmcv.bgr2rgb(bgr)
             frame_name = osp.join(source.name, f'{index:06d}')
             record, picture = _predict_one(predictor, rgb, out_dir, frame_name, drawing,
                                            stats)
             if writer is None:
                 size = picture.shape[:2]
                 writer = cv2.VideoWriter(out_file, cv2.VideoWriter_fourcc(*'mp4v'),
-                                         frames.fps, size[::-1])
+                                         fps, size[::-1])
                 if not writer.isOpened():
                     raise OSError(f'OpenCV cannot write {out_file} (no mp4v encoder)')
             # a video has one frame size: a segmentation legend taller than the
@@ -241,7 +244,7 @@ def _run_video(predictor, source, out_dir, drawing, stats, progress):
     if not records:
         raise ValueError(f'{source.path}: OpenCV read no frame from this video')
     write_json(osp.join(out_dir, 'preds', source.name + '.json'),
-               dict(video=source.path, fps=frames.fps, picture=osp.relpath(out_file, out_dir),
+               dict(video=source.path, fps=fps, picture=osp.relpath(out_file, out_dir),
                     frames=records))
 
 

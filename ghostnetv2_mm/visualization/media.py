@@ -87,34 +87,14 @@ def name_outputs(sources):
     return sources
 
 
-class VideoFrames:
-    """The RGB frames of a video file read by OpenCV, with its frame rate and
-    (as the container states it) frame count."""
-
-    def __init__(self, path):
-        import cv2
-        self.path = path
-        self.capture = cv2.VideoCapture(path)
-        if not self.capture.isOpened():
-            raise ValueError(f'{path}: OpenCV cannot open this video (its build '
-                             f'lacks the codec, or the file is damaged); convert it, '
-                             f'e.g. ffmpeg -i {path} -c:v libx264 out.mp4, or extract '
-                             f'its frames as images')
-        self.fps = self.capture.get(cv2.CAP_PROP_FPS) or 25.0
-        self.num_frames = max(0, int(self.capture.get(cv2.CAP_PROP_FRAME_COUNT)))
-
-    def close(self):
-        """Release the file; returns the stated frame count."""
-        self.capture.release()
-        return self.num_frames
-
-    def __iter__(self):
-        import cv2
-        try:
-            while True:
-                ok, frame = self.capture.read()
-                if not ok:
-                    return
-                yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-        finally:
-            self.capture.release()
+def open_video(path):
+    """mmcv's ``VideoReader`` for ``path`` (BGR frames, ``fps``, ``frame_cnt``),
+    refused by name when OpenCV cannot open the file."""
+    import mmcv
+    reader = mmcv.VideoReader(path)
+    if not reader.opened:
+        raise ValueError(f'{path}: OpenCV cannot open this video (its build '
+                         f'lacks the codec, or the file is damaged); convert it, '
+                         f'e.g. ffmpeg -i {path} -c:v libx264 out.mp4, or extract '
+                         f'its frames as images')
+    return reader

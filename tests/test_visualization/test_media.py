@@ -6,7 +6,7 @@ import pytest
 
 from ghostnetv2_mm.datasets import UnreadableImageError
 from ghostnetv2_mm.visualization.inference import run_inference
-from ghostnetv2_mm.visualization.media import Source, VideoFrames, collect_sources
+from ghostnetv2_mm.visualization.media import Source, collect_sources, open_video
 
 
 def touch(path):
@@ -58,14 +58,14 @@ def test_videos_are_read_frame_by_frame_and_bad_ones_named(tmp_path):
     for value in (0, 120, 240):
         writer.write(np.full((24, 32, 3), (value, 0, 255 - value), np.uint8))
     writer.release()
-    video = VideoFrames(clip)
-    assert video.fps == 5 and video.num_frames == 3
+    video = open_video(clip)
+    assert video.fps == 5 and video.frame_cnt == 3
     frames = list(video)
     assert len(frames) == 3 and frames[0].shape == (24, 32, 3)
-    assert frames[2][..., 2].mean() > 200 > frames[2][..., 0].mean()  # RGB order
+    assert frames[2][..., 0].mean() > 200 > frames[2][..., 2].mean()  # BGR, as written
     broken = touch(tmp_path / 'broken.mp4')
     with pytest.raises(ValueError, match=f'{broken}: OpenCV cannot open this video'):
-        VideoFrames(str(broken))
+        open_video(str(broken))
 
 
 def test_an_unreadable_image_stops_the_run_naming_it(tmp_path):
